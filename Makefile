@@ -1,0 +1,85 @@
+# valuekit — every target does its own set-up; run any of them on a fresh machine.
+#   make reproduce   run every paper notebook at its default parameters, write reports/
+#   make test        notebooks and package in sync, nbdev_test, pytest (papers through papermill)
+#   make lab         JupyterLab on the notebooks, with the kit's environment
+#   make docs        the documentation site (needs Quarto); make docs-check works without it
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+# The CPU build that lies on this workplace's disk; with CUDA: make reproduce TORCH_SPEC=torch
+TORCH_SPEC ?= torch==2.13.0
+OUT ?= reports
+
+ifneq ($(wildcard ../shared/data),)
+export VALUEKIT_DATA_DIR ?= $(abspath ../shared/data)
+endif
+
+.PHONY: help install model test test-sync test-nbdev test-py test-server reproduce report lab docs docs-check bench browser clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Reinstall only when the declared requirements change.
+$(VENV)/.installed: settings.ini setup.py | $(PY)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[dev]"
+	$(BIN)/jupyter labextension list 2>&1 | grep -q jupyterlab_widgets || (echo "ipywidgets' JupyterLab extension is missing"; exit 1)
+	touch $@
+
+install: $(VENV)/.installed
+
+model: install
+	$(BIN)/valuekit prepare
+
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
+	|| { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	     else echo "Chromium is needed for the docs and JupyterLab checks: install it (Debian: sudo apt-get install chromium)"; exit 1; fi; }
+
+test-sync: install
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q tests/test_sync.py
+
+test-nbdev: install
+	HF_HUB_OFFLINE=1 $(BIN)/nbdev_test --n_workers 2
+
+test-py: install model browser
+	HF_HUB_OFFLINE=1 $(BIN)/pytest tests --ignore=tests/test_sync.py --ignore=tests/test_openai_server.py
+
+test: test-sync test-nbdev test-py
+
+# A real OpenAI-compatible server (llama.cpp's, serving the default GGUF); building it takes ~5 min on 2 cores.
+test-server: install model
+	$(PY) -c "import llama_cpp.server" 2>/dev/null || CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip install -q "llama-cpp-python[server]"
+	HF_HUB_OFFLINE=1 $(BIN)/pytest tests/test_openai_server.py
+
+reproduce: install model
+	$(BIN)/valuekit reproduce --out $(OUT)
+	$(BIN)/valuekit report --out $(OUT)
+
+report: install
+	$(BIN)/valuekit report --out $(OUT)
+
+lab: install
+	$(BIN)/jupyter lab nbs
+
+docs: install
+	@command -v quarto >/dev/null || { echo "make docs needs Quarto (https://quarto.org), which is not installed here; make docs-check checks the pages without it"; exit 1; }
+	$(BIN)/nbdev_docs
+
+docs-check: install model browser
+	HF_HUB_OFFLINE=1 $(BIN)/pytest tests/test_docs.py
+
+bench: install model
+	HF_HUB_OFFLINE=1 $(PY) bench/lm_throughput.py
+
+clean:
+	rm -rf _proc _docs build dist *.egg-info .pytest_cache
