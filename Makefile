@@ -3,6 +3,7 @@
 #   make test        notebooks and package in sync, nbdev_test, pytest (papers through papermill)
 #   make lab         JupyterLab on the notebooks, with the kit's environment
 #   make docs        the documentation site (needs Quarto); make docs-check works without it
+#   make readme      regenerate README.md from nbs/index.ipynb
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -18,7 +19,7 @@ ifneq ($(wildcard ../shared/data),)
 export VALUEKIT_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: help install model test test-sync test-nbdev test-py test-server reproduce report lab docs docs-check bench browser clean
+.PHONY: help readme install model test test-sync test-nbdev test-py test-server reproduce report lab docs docs-check bench browser clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -80,6 +81,12 @@ docs-check: install model browser
 
 bench: install model
 	HF_HUB_OFFLINE=1 $(PY) bench/lm_throughput.py
+
+# README.md is generated from nbs/index.ipynb (nbdev's readme_nb) with nbconvert, so it needs no Quarto.
+README_OUT ?= README.md
+readme: install
+	$(BIN)/jupyter nbconvert --log-level=ERROR --to markdown --stdout nbs/index.ipynb \
+	| sed -e 's#](images/#](nbs/images/#g' | cat -s > $(README_OUT)
 
 clean:
 	rm -rf _proc _docs build dist *.egg-info .pytest_cache
