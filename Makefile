@@ -70,7 +70,7 @@ report: install
 	$(BIN)/valuekit report --out $(OUT)
 
 lab: install
-	$(BIN)/jupyter lab nbs
+	$(BIN)/jupyter lab nbs $(if $(filter 0,$(shell id -u)),--allow-root)
 
 docs: install
 	@command -v quarto >/dev/null || { echo "make docs needs Quarto (https://quarto.org), which is not installed here; make docs-check checks the pages without it"; exit 1; }

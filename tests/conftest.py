@@ -7,6 +7,7 @@ REPO = Path(__file__).resolve().parents[1]
 _mirror = REPO.parent/"shared"/"data"
 if "VALUEKIT_DATA_DIR" not in os.environ and _mirror.is_dir(): os.environ["VALUEKIT_DATA_DIR"] = str(_mirror)
 
+import shutil
 import pytest
 
 TEMPLATE = REPO/"nbs"/"course"/"paper_template.ipynb"
@@ -40,3 +41,20 @@ def execute(executed_dir):
             except Exception as e: done[info.slug] = (None, e)
         return done[info.slug]
     return run
+
+
+def chromium_path() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name): return shutil.which(name)
+    pytest.fail("Chromium is needed for the docs check: `make browser` installs it (Debian: apt-get install chromium)", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
