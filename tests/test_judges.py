@@ -188,9 +188,10 @@ def test_mmvet_rule_grader_on_llava_answers():
 
 def test_real_default_model_rating_end_to_end(trust_pairs):
     models = pytest.importorskip("valuekit.models", reason="valuekit.models is not installed yet: the real-model judge test cannot run")
-    lm = models.load_lm("default")
+    lm = models.load_lm("default", cache=False)
     rows = load("trustjudge", "trustjudge/data/answers/filtered_selected_answers.jsonl")
-    items = [{"question": r.question, "answer": a["text"][1]} for r in rows.itertuples() for a in r.answers][:3]
+    items = [{"question": r.question, "answer": t} for r in rows.itertuples() for a in r.answers for t in a["text"]]
+    items = sorted(items, key=lambda r: len(r["answer"]))[:3]  # the three shortest answers keep this test quick on CPU
     judge = J.RatingJudge(scale=J.Scale.points(10))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
