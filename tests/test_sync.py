@@ -51,3 +51,30 @@ def test_readme_matches_index(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert (REPO/"README.md").read_text() == (tmp_path/"README.md").read_text(), \
         "README.md is out of date with nbs/index.ipynb: run `make readme`"
+
+
+def _notebooks():
+    return sorted(p for p in (REPO/"nbs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and "_proc" not in p.parts)
+
+
+def test_notebooks_are_committed_without_outputs():
+    import json
+    with_outputs = [str(p.relative_to(REPO)) for p in _notebooks()
+                    if any(c.get("outputs") for c in json.loads(p.read_text())["cells"])]
+    assert not with_outputs, (f"notebooks with outputs: {with_outputs}: clear them (JupyterLab: Edit > Clear Outputs of "
+                              "All Cells, or `jupyter nbconvert --clear-output --inplace <nb>`), then run nbdev_clean")
+
+
+def test_paper_notebooks_have_front_matter_and_parameters():
+    import json
+    from valuekit.report import read_paper_info
+    for p in sorted((REPO/"nbs"/"papers").glob("*.ipynb")) + [REPO/"nbs"/"course"/"paper_template.ipynb"]:
+        info = read_paper_info(p)  # raises naming the file when the front matter is missing or invalid
+        assert info.slug == p.stem or p.parent.name == "course", f"{p.name}: front-matter slug {info.slug!r} is not the file name"
+        cells = json.loads(p.read_text())["cells"]
+        tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, (f"{p.name}: {len(tagged)} cells tagged 'parameters' (papermill needs exactly one; "
+                                  "nbdev_clean keeps the tag because settings.ini allows cell metadata key 'tags')")
+        src = "".join(tagged[0]["source"])
+        for name in ("model", "device", "limit", "seed", "data_dir", "out_dir"):
+            assert f"{name}:" in src, f"{p.name}: the parameters cell does not declare `{name}: <type> = ...`"
