@@ -6,8 +6,8 @@
 from __future__ import annotations
 import argparse, sys, warnings
 from pathlib import Path
-from .report import (ReportError, NotebookFailed, STATUSES, build_report, find_nbs_dir, find_paper,
-                             paper_notebooks, paper_table_markdown, run_paper, run_status, update_readme_table)
+from .report import (ReportError, STATUSES, build_report, find_nbs_dir, find_paper, paper_notebooks,
+                             paper_table_markdown, read_out_dir, run_paper, run_status, update_readme_table)
 
 # %% auto #0
 __all__ = ['cmd_list', 'cmd_run', 'cmd_reproduce', 'cmd_report', 'cmd_prepare', 'main']
@@ -55,11 +55,11 @@ def _parameters(args, info) -> dict:
 
 def _counts(summary: dict) -> str: return ", ".join(f"{summary[s]} {s}" for s in STATUSES)
 
-def _run_one(info, args, out=sys.stdout) -> tuple[bool, str]:
+def _run_one(info, args, progress: bool = False) -> tuple[bool, str]:
     "Run one paper; return (ok, one-paragraph summary). Notebook failures and drifted exact claims are not ok."
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try: r = run_paper(info.path, args.out, _parameters(args, info), progress=False)
+        try: r = run_paper(info.path, args.out, _parameters(args, info), progress=progress)
         except ReportError as e: return False, f"{info.slug}: FAILED\n{e}"
     notes = "".join(f"\n  note: {w.message}" for w in caught if "declares no parameter" in str(w.message))
     lines = [f"{info.slug}: {_counts(r.summary)} ({r.seconds:.0f} s){notes}",
@@ -79,8 +79,8 @@ def cmd_list(args) -> int:
     return 0
 
 def cmd_run(args) -> int:
-    "Run one paper notebook and print its claims by status."
-    ok, text = _run_one(find_paper(args.paper, args.nbs), args)
+    "Run one paper notebook (a progress bar over its cells) and print its claims by status."
+    ok, text = _run_one(find_paper(args.paper, args.nbs), args, progress=True)
     print(text)
     return 0 if ok else 1
 
@@ -111,7 +111,6 @@ def cmd_reproduce(args) -> int:
 
 def cmd_report(args) -> int:
     "Build the report (and with --readme, the README's paper table); non-zero when it lists problems."
-    from valuekit.report import read_out_dir
     page = build_report(args.out, args.nbs)
     problems = read_out_dir(args.out)[1]
     print(f"report: {page}\nclaims: {page.with_name('claims.md')}")

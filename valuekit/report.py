@@ -5,7 +5,7 @@
 # %% ../nbs/05_report.ipynb #0cae11d5
 from __future__ import annotations
 import ast, base64, configparser, datetime as _dt, html, io, logging, re, time, warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 import nbformat, pandas as pd, yaml
 from .claims import STATUSES, load_results, drifted_exact
