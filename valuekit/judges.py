@@ -344,6 +344,9 @@ class PairScoreJudge:
     take: str = "last"  # with evidence first, the scores come last
     max_new_tokens: int = 24
     stop: tuple = ("\n\n",)
+    scores_reply: str | None = None  # two-step replies: appended after the generated evidence, then the scores are generated
+    scores_max_new_tokens: int = 16  # budget of the scores step
+    scores_stop: tuple = ("\n\n",)  # stop sequences of the scores step
 
 _TWO_NUMBERS = r"^\s*(-?\d+(?:\.\d+)?)\s*[,;/ ]\s*(-?\d+(?:\.\d+)?)\s*$"
 
@@ -375,6 +378,7 @@ def score_pairs(lm,  # any LM of the contract
         prompts = judge.prompt.render(lm, _in_order(rows, o), **_scale_fields(judge.scale))
         for j in range(k):
             texts = _generate(lm, prompts, judge, temperature, seed + j)
+            if judge.scores_reply is not None: texts = _scores_step(lm, prompts, texts, judge, seed + j)
             s = np.array([_read_pair(judge.prompt.reply + t, judge) for t in texts], float).reshape(-1, 2)
             sa, sb = (s[:, 0], s[:, 1]) if o == "ab" else (s[:, 1], s[:, 0])
             parts.append(pd.DataFrame({"item": index, "order": o, "sample": j, "text": texts, "score_a": sa, "score_b": sb}))
@@ -382,6 +386,12 @@ def score_pairs(lm,  # any LM of the contract
     df["parsed"] = df.score_a.notna() & df.score_b.notna()
     df["verdict"] = verdict_from_scores(df.score_a, df.score_b)
     return _report(df, "score_pairs")
+
+def _scores_step(lm, prompts: list[str], texts: list[str], judge: PairScoreJudge, seed: int) -> list[str]:
+    "Second step of two-step replies: append `scores_reply` to each generated evidence and generate the scores greedily."
+    step = replace(judge, max_new_tokens=judge.scores_max_new_tokens, stop=judge.scores_stop)
+    more = _generate(lm, [p + t + judge.scores_reply for p, t in zip(prompts, texts)], step, 0.0, seed)
+    return [t + judge.scores_reply + m for t, m in zip(texts, more)]
 
 def bpde(verdicts,  # verdicts of one item across its replies ('a'/'b'/'tie'; None = unparsed, left out)
          base: float | None = None,  # logarithm base (default e)
