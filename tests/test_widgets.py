@@ -1,4 +1,5 @@
 "Explorers: callbacks re-render the view when controls change; executed pages without a kernel show a static view."
+from pathlib import Path
 import nbformat, numpy as np, pandas as pd, pytest
 from valuekit.claims import Results
 from valuekit.widgets import Explorer, claims_explorer, item_explorer, scatter_explorer
@@ -96,3 +97,46 @@ def test_executed_page_shows_the_static_view(tmp_path, browser):
     shown = "\n".join(text)
     assert "first item text" in shown and "item 1 of 2" in shown and "Static view (item = 0)" in shown
     assert "second" not in shown
+
+
+def test_live_jupyterlab_shows_the_widget_not_the_static_view(tmp_path, browser):
+    "In JupyterLab with a kernel the explorer is the live widget, and moving its slider re-renders the view."
+    import socket, subprocess, sys, time, urllib.request
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("import pandas as pd\nfrom valuekit.widgets import item_explorer\n"
+                                          "df = pd.DataFrame({'text': ['first item text', 'second item text']})\n"
+                                          "item_explorer(df, ['text'], title='Items')")]
+    nbformat.write(nb, tmp_path/"live.ipynb")
+    with socket.socket() as s: s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+    token, url = "valuekit-widgets-test", f"http://127.0.0.1:{port}"
+    log = open(tmp_path/"lab.log", "w")
+    proc = subprocess.Popen([str(Path(sys.executable).parent/"jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", "--allow-root",
+                             "--LabApp.expose_app_in_browser=True"], stdout=log, stderr=subprocess.STDOUT)
+    page = None
+    try:
+        for _ in range(120):
+            try: urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2); break
+            except Exception:
+                assert proc.poll() is None, (tmp_path/"lab.log").read_text()[-2000:]
+                time.sleep(0.5)
+        page = browser.new_page()
+        page.goto(f"{url}/lab/tree/live.ipynb?token={token}", wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=60_000)
+        page.evaluate("""async () => {  // wait for the kernel, then run the notebook
+            const nb = window.jupyterapp.shell.currentWidget;
+            await nb.sessionContext.ready;
+            await window.jupyterapp.commands.execute('notebook:run-all-cells');
+        }""")
+        page.wait_for_selector(".jp-OutputArea-output .widget-slider", timeout=90_000)
+        output = page.locator(".jp-OutputArea-output").first
+        page.wait_for_function("document.querySelector('.jp-OutputArea-output').innerText.includes('item 1 of 2')", timeout=30_000)
+        assert "Static view" not in output.inner_text()  # the widget, not the static fallback
+        page.locator(".jp-OutputArea-output .noUi-handle, .jp-OutputArea-output .ui-slider-handle").first.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("document.querySelector('.jp-OutputArea-output').innerText.includes('item 2 of 2')", timeout=30_000)
+        assert "second item text" in output.inner_text() and "first item text" not in output.inner_text()
+    finally:
+        if page is not None: page.close()
+        proc.terminate(); proc.wait(timeout=30); log.close()
