@@ -59,7 +59,8 @@ def test_claims_explorer_filters(tmp_path):
                                  dict(id="acc", where="Table 2", description="accuracy", reported=50.0, kind="approx", tolerance=1),
                                  dict(id="up", where="§4", description="goes up", reported="up", kind="direction")])
     r.record("n", 3); r.record("acc", 40.0, note="small model")
-    for source in (r, r.save(tmp_path)):  # a Results or the path of its file
+    with pytest.warns(UserWarning, match="never recorded"): path = r.save(tmp_path)
+    for source in (r, path):  # a Results or the path of its file
         cx = claims_explorer(source)
         status, kind = cx.controls
         assert "3 of 3 claims" in cx.view.value
