@@ -86,7 +86,7 @@ bench: install model
 README_OUT ?= README.md
 readme: install
 	$(BIN)/jupyter nbconvert --log-level=ERROR --to markdown --stdout nbs/index.ipynb \
-	| sed -e 's#](images/#](nbs/images/#g' | cat -s > $(README_OUT)
+	| sed -e 's#](images/#](nbs/images/#g' -e 's#](papers/#](nbs/papers/#g' -e 's#](course/#](nbs/course/#g' | cat -s > $(README_OUT)
 
 clean:
 	rm -rf _proc _docs build dist *.egg-info .pytest_cache
