@@ -153,6 +153,21 @@ def test_corrupt_cache_entry_is_reported_and_recomputed(lm, tmp_path):
     assert v.cache.stats()["corrupt"] == 1
 
 
+def test_tokenizer_matches_auto_tokenizer(lm):
+    "The default model's tokenizer, read straight from tokenizer.json, encodes and decodes as AutoTokenizer does."
+    from transformers import AutoTokenizer
+    from valuekit import data
+    from valuekit.hf import default_model_dir
+    auto = AutoTokenizer.from_pretrained(default_model_dir())
+    texts = list(data.load("faireval", "answer/answer_gpt-4.jsonl").text[:40]) + [c + x for c, x in REQS]
+    texts += ["<bos>already", " leading", "émoji 🎉 中文", "a\n\n  b\t", ""]
+    for t in texts:
+        ids = auto(t)["input_ids"]
+        assert lm.tokenizer(t)["input_ids"] == ids, t[:60]
+        assert lm.tokenizer.decode(ids, skip_special_tokens=True) == auto.decode(ids, skip_special_tokens=True)
+    assert (lm.tokenizer.bos_token_id, lm.tokenizer.eos_token_id, lm.tokenizer.pad_token_id) == (auto.bos_token_id, auto.eos_token_id, auto.pad_token_id)
+
+
 def test_fingerprint(lm):
     name, digest = lm.fingerprint.split("@sha256:")
     assert name == "gemma-3-270m-q4_k_m" and len(digest) == 64
