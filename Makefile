@@ -19,7 +19,7 @@ ifneq ($(wildcard ../shared/data),)
 export VALUEKIT_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: help readme install model test test-sync test-nbdev test-py test-server reproduce report lab docs docs-check bench browser clean
+.PHONY: help readme install model test test-sync test-nbdev test-py test-server reproduce report lab docs docs-check bench browser binder-check clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -78,6 +78,15 @@ docs: install
 
 docs-check: install model browser
 	HF_HUB_OFFLINE=1 $(BIN)/pytest tests/test_docs.py
+
+# Binder's build plan (repo2docker --no-build writes the Dockerfile without Docker): Python 3.11, the CPU torch
+# requirements, and postBuild (installs valuekit, prepares the default model). A real Binder build needs Docker.
+binder-check:
+	@test -x .venv-binder/bin/repo2docker || { $(PYTHON) -m venv .venv-binder && .venv-binder/bin/pip install -q jupyter-repo2docker; }
+	.venv-binder/bin/repo2docker --no-build --no-run --debug . > .venv-binder/plan.txt 2>&1 || { cat .venv-binder/plan.txt; exit 1; }
+	@for want in "python=3.11" 'pip install --no-cache-dir -r "binder/requirements.txt"' "RUN ./binder/postBuild"; do \
+	  grep -qF "$$want" .venv-binder/plan.txt || { echo "Binder plan lacks: $$want (see .venv-binder/plan.txt)"; exit 1; }; done
+	@echo "Binder plan OK: Python 3.11, binder/requirements.txt, binder/postBuild"
 
 bench: install model
 	HF_HUB_OFFLINE=1 $(PY) bench/lm_throughput.py
