@@ -189,6 +189,7 @@ class _Req:
     cont: tuple  # continuation token ids (at least one)
     length: int  # model input length: len(ctx) + len(cont) - 1, capped at max_length
     group: str  # the context text: requests sharing it are batched together
+    row: tuple = ()  # the model input (context + continuation minus its last token): equal rows are one sequence
 
 @dataclass(frozen=True)
 class _Prompt:
@@ -292,7 +293,8 @@ class HFLM(LM):
                                  f"(its characters merged into the context's last token); end the context at a word boundary")
             if len(cont) > self.max_length:
                 raise ValueError(f"request {i}: the continuation is {len(cont)} tokens, longer than max_length={self.max_length}")
-            items.append(_Req(tuple(ce), tuple(cont), min(len(ce) + len(cont) - 1, self.max_length), c))
+            row = tuple(ce + cont[:-1])[-self.max_length:]
+            items.append(_Req(tuple(ce), tuple(cont), len(row), c, row))
         return items
 
     def _prepare_gen(self, prompts):
@@ -327,7 +329,7 @@ def _score(self, inputs: list[tuple], spans: list[tuple[int, int, tuple]]):
 
 def _ll_batch(self, items: list[_Req]) -> list[float]:
     if not self._head_checked: self._check_head()
-    inputs = [(it.ctx + it.cont)[:-1][-self.max_length:] for it in items]
+    inputs = [it.row for it in items]
     uniq = sorted(set(inputs))
     rep = list(uniq)  # each distinct input -> the longest input it is a prefix of
     for j in range(len(uniq) - 2, -1, -1):

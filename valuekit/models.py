@@ -144,21 +144,24 @@ def plan_batches(lengths: list[int],  # token (or character) length of each requ
                  groups: list | None = None,  # a group key per request (e.g. its context); a group stays in one batch when it fits
                  max_count: int = 64,  # most sequences in a batch
                  max_tokens: float = math.inf,  # most padded tokens (count x longest) in a batch
+                 rows: list | None = None,  # a key per request for the sequence the model runs; equal keys share one sequence
                  ) -> list[list[int]]:
-    "Batches of request indices: longest first, groups kept together, each within `max_count` and `max_tokens`."
+    "Batches of request indices: longest first, groups kept together, each within `max_count` and `max_tokens` sequences."
     groups = list(range(len(lengths))) if groups is None else groups
+    rows = list(range(len(lengths))) if rows is None else rows
     blocks = {}
     for i, g in enumerate(groups): blocks.setdefault(g, []).append(i)
     blocks = sorted((sorted(b, key=lambda i: (-lengths[i], i)) for b in blocks.values()), key=lambda b: (-lengths[b[0]], b[0]))
     fits = lambda n, longest: n <= max_count and n*longest <= max_tokens
-    batches, cur, longest = [], [], 0
+    batches, cur, seqs, longest = [], [], set(), 0
     for b in blocks:
-        if cur and fits(len(cur) + len(b), max(longest, lengths[b[0]])):
-            cur += b; longest = max(longest, lengths[b[0]]); continue
-        if cur and fits(len(b), lengths[b[0]]): batches.append(cur); cur, longest = [], 0  # the group fits a batch of its own
+        b_seqs = {rows[i] for i in b}
+        if cur and fits(len(seqs | b_seqs), max(longest, lengths[b[0]])):
+            cur += b; seqs |= b_seqs; longest = max(longest, lengths[b[0]]); continue
+        if cur and fits(len(b_seqs), lengths[b[0]]): batches.append(cur); cur, seqs, longest = [], set(), 0  # the group fits a batch of its own
         for i in b:
-            if cur and not fits(len(cur) + 1, max(longest, lengths[i])): batches.append(cur); cur, longest = [], 0
-            cur.append(i); longest = max(longest, lengths[i])
+            if cur and not fits(len(seqs | {rows[i]}), max(longest, lengths[i])): batches.append(cur); cur, seqs, longest = [], set(), 0
+            cur.append(i); seqs.add(rows[i]); longest = max(longest, lengths[i])
     if cur: batches.append(cur)
     return batches
 
@@ -275,7 +278,8 @@ class LM:
         if not requests: return []
         items = self._prepare_ll(requests)
         mc, mt = self._limits("loglikelihood")
-        batches = plan_batches([it.length for it in items], [it.group for it in items], mc, mt)
+        batches = plan_batches([it.length for it in items], [it.group for it in items], mc, mt,
+                               [getattr(it, "row", k) for k, it in enumerate(items)])
         vals = self._run("loglikelihood", [list(r) for r in requests], items, batches,
                          lambda its: [float(v) for v in self._ll_batch(its)],
                          lambda v, r: _check_finite(v, r, "loglikelihood"))
