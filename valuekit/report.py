@@ -338,14 +338,20 @@ def _html_table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
     body = "".join("<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
+def _short_fingerprint(fp: str) -> str:
+    "A model fingerprint cut to its name and the first 12 hex digits of its hash, escaped (the full one is the cell's tooltip)."
+    name, sep, digest = fp.partition("@sha256:")
+    return html.escape(name + (sep + digest[:12] + "…" if sep and len(digest) > 12 else sep + digest))
+
 def _paper_rows(results: list[dict], pages: dict, grades: dict) -> list[list[str]]:
     rows = []
     for d in results:
         n, slug = status_counts(d), d["paper"]
         link = _link(slug, pages.get(slug))
-        models = ", ".join(str(m.get("fingerprint")) for m in d["manifest"].get("models", []) if isinstance(m, dict))
+        prints = [str(m.get("fingerprint")) for m in d["manifest"].get("models", []) if isinstance(m, dict)]
+        models = ", ".join(f'<span title="{html.escape(f)}">{_short_fingerprint(f)}</span>' for f in prints)
         rows.append([link, _h(d["title"]), _h(grades.get(slug, "")), *[f'<td class="num">{n[s]}</td>' for s in STATUSES],
-                     f'<td class="num">{len(drifted_exact(d))}</td>', _h(models), _h(d["manifest"].get("wall_time_s"))])
+                     f'<td class="num">{len(drifted_exact(d))}</td>', models, _h(d["manifest"].get("wall_time_s"))])
     return rows
 
 # %% ../nbs/05_report.ipynb #c07f1cf1
