@@ -36,14 +36,16 @@ def lab(tmp_path_factory):
 
 
 def test_lab_opens_a_paper_notebook(lab, browser):
-    page = browser.new_page()
+    page = browser.new_page(viewport={"width": 1280, "height": 2000})  # tall: more cells rendered at once
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto(f"{lab}/lab/tree/course/paper_template.ipynb?token={TOKEN}", wait_until="domcontentloaded")
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
         page.wait_for_function("document.querySelectorAll('.jp-Notebook .jp-Cell').length >= 10", timeout=60_000)
-        assert page.locator(".jp-Notebook .jp-MarkdownCell").count() >= 5
+        # JupyterLab renders cells as they come into view, a few at a time: wait for the markdown ones, do not race them
+        page.wait_for_function("document.querySelectorAll('.jp-Notebook .jp-MarkdownCell .jp-RenderedMarkdown').length >= 5",
+                               timeout=60_000)
         assert "The paper in three sentences" in page.locator(".jp-Notebook").inner_text()
         config = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent)")
         federated = [e.get("name") for e in config.get("federated_extensions", [])]
