@@ -189,7 +189,7 @@ class _Req:
     cont: tuple  # continuation token ids (at least one)
     length: int  # model input length: len(ctx) + len(cont) - 1, capped at max_length
     group: str  # the context text: requests sharing it are batched together
-    row: tuple = ()  # the model input (context + continuation minus its last token): equal rows are one sequence
+    row: tuple  # the model input (context + continuation minus its last token, cut to max_length): equal rows are one sequence
 
 @dataclass(frozen=True)
 class _Prompt:
