@@ -76,7 +76,7 @@ def test_next_token_dist_ratings(lm):
     cands = [str(i) for i in range(1, 11)]
     d = lm.next_token_dist(prompts, cands)
     assert isinstance(d, np.ndarray) and isinstance(d, TokenDist) and d.shape == (2, 10)
-    np.testing.assert_allclose(d.sum(axis=1), 1.0, atol=1e-9)
+    np.testing.assert_allclose(d.sum(axis=1), 1.0, atol=1e-9)  # a float64 renormalisation of the same numbers
     assert np.all(d.covered > 0) and np.all(np.isfinite(d.covered))
     # the same numbers one request at a time (no shared forward passes, no batching)
     ll = np.array(variant(lm, 1).loglikelihood([(p, c) for p in prompts for c in cands])).reshape(2, 10)
@@ -149,7 +149,8 @@ def test_corrupt_cache_entry_is_reported_and_recomputed(lm, tmp_path):
         db.execute("UPDATE answers SET value = '0.0' WHERE rowid = (SELECT MIN(rowid) FROM answers)")
     with pytest.warns(UserWarning, match="corrupt"):
         again = v.loglikelihood(REQS[:3])
-    assert again == pytest.approx(first, abs=1e-6) and 0.0 not in again
+    # the corrupt entry is recomputed alone (another batch shape than the first call): float32 tolerance
+    assert again == pytest.approx(first, abs=1e-5) and 0.0 not in again
     assert v.cache.stats()["corrupt"] == 1
 
 

@@ -99,6 +99,7 @@ def test_next_token_dist_and_choice_probs(slm):
     d = slm.next_token_dist(["Question: Is the sky blue?\nAnswer:"], [" Yes", " No"])
     assert d.shape == (1, 2) and abs(d.sum() - 1) < 1e-9 and 0 < d.covered[0] < 1
     ll = slm.loglikelihood([("Question: Is the sky blue?\nAnswer:", " Yes"), ("Question: Is the sky blue?\nAnswer:", " No")])
+    # the server backend's next_token_dist IS loglikelihood over the candidates (answered from the cache here): same numbers
     np.testing.assert_allclose(d.covered[0], np.exp(ll).sum(), rtol=1e-9)
     p = slm.choice_probs("The capital of France is", [" Paris", " Lyon"])
     assert abs(p.sum() - 1) < 1e-12 and p[0] > p[1]

@@ -15,9 +15,9 @@ from .metrics import VERDICTS, verdict_from_scores, _missing
 __all__ = ['LOW_COVERAGE', 'SCORE_PATTERN', 'RATING_PROMPT', 'PAIRWISE_PROMPT', 'PAIR_SCORE_PROMPT', 'PAIR_SCORE_MEC_PROMPT',
            'YES_NO_PROMPT', 'UNIEVAL_DIMENSIONS', 'ASSERTION_JUDGE', 'MMVET_GRADER', 'JudgeError', 'Prompt', 'Scale',
            'expected_score', 'RatingJudge', 'rate_text', 'rate_dist', 'PairwiseJudge', 'combine_orders', 'compare_text',
-           'compare_dist', 'PairScoreJudge', 'score_pairs', 'bpde', 'calibrate', 'hitlc', 'BooleanJudge',
-           'split_sentences', 'yes_probability', 'unieval_judge', 'Assertion', 'run_assertions', 'grade_by_rules',
-           'grade_with_llm']
+           'compare_dist', 'order_verdicts', 'PairScoreJudge', 'score_pairs', 'bpde', 'calibrate', 'hitlc',
+           'BooleanJudge', 'split_sentences', 'yes_probability', 'unieval_judge', 'Assertion', 'run_assertions',
+           'grade_by_rules', 'grade_with_llm']
 
 # %% ../nbs/02_judges.ipynb #96409243
 class JudgeError(ValueError):
@@ -149,15 +149,19 @@ def _dist(lm, prompts: list[str], cands: list[str]) -> tuple[np.ndarray, np.ndar
 def expected_score(probs,  # probabilities over the scale's scores (last axis), e.g. a row of next_token_dist
                    values,  # the scores, same length as the last axis
                    temperature: float = 1.0,  # T in softmax(log p / T); 1 = plain expectation
+                   rule: str = "paper",  # "paper": softmax(log p / T); "released": softmax(log(p/(1-p)) / T) over 0 < p < 1
                   ) -> np.ndarray | float:
-    "TrustJudge's distribution-sensitive score: sum_s s * softmax(log p_s / T)."
+    "Distribution-sensitive score: the paper's sum_s s * softmax(log p_s / T), or the released code's log-odds rule."
     if temperature <= 0: raise JudgeError(f"temperature must be > 0, got {temperature}")
+    if rule not in ("paper", "released"): raise JudgeError(f"rule must be 'paper' or 'released', got {rule!r}")
     p, v = np.asarray(probs, float), np.asarray(values, float)
     if p.shape[-1] != len(v): raise JudgeError(f"{p.shape[-1]} probabilities for {len(v)} scores")
     with np.errstate(divide="ignore", invalid="ignore"):
-        logw = np.log(p) / temperature
-        logw = logw - np.max(logw, axis=-1, keepdims=True)
-        w = np.exp(logw); w = w / w.sum(axis=-1, keepdims=True)
+        if rule == "paper": logw = np.log(p) / temperature
+        else: logw = np.where((p > 0) & (p < 1), np.log(p / (1 - p)), -np.inf) / temperature
+        top = np.max(logw, axis=-1, keepdims=True)
+        w = np.exp(logw - np.where(np.isfinite(top), top, 0)); total = w.sum(axis=-1, keepdims=True)
+        w = np.where(total > 0, w / np.where(total > 0, total, 1), 0.0)  # released rule with nothing left: score 0
     out = w @ v
     return float(out) if np.ndim(out) == 0 else out
 
@@ -293,25 +297,47 @@ def compare_dist(lm,  # any LM of the contract
                  items,  # rows with answer_a, answer_b and the prompt's other fields
                  judge: PairwiseJudge = PairwiseJudge(),
                  orders: Sequence[str] = ("ab", "ba"),
+                 aggregate: str = "renormalised",  # "renormalised": each order over A/B/tie first; "raw": the released code's
+                 tie_tolerance: float = 0.0,  # a tie when (top - second) / 2 < this, on the summed probabilities
                 ) -> pd.DataFrame:
     "Pairwise probabilities per order (mapped to the answers) and their sum over orders with its argmax (TrustJudge)."
     rows, index = _rows(items)
     cands = [judge.candidate.format(l) for l in judge.labels]
     _check_prefix_free(cands, "compare_dist")
     df = pd.DataFrame(index=index)
-    tot = np.zeros((len(rows), 3)); covs = []
+    covs = []
     for o in orders:
         P, cov = _dist(lm, judge.prompt.render(lm, _in_order(rows, o)), cands)  # columns: first, second, tie
         A = P if o == "ab" else P[:, [1, 0, 2]]  # columns: a, b, tie
         for j, name in enumerate(("a", "b", "tie")): df[f"p_{name}_{o}"] = A[:, j]
         df[f"covered_{o}"] = cov; covs.append(cov)
         df[f"verdict_{o}"] = _argmax_verdict(A)
-        tot += A
+    df.attrs["orders"] = tuple(orders)
+    tot, verdict = order_verdicts(df, aggregate, tie_tolerance)
     for j, name in enumerate(("a", "b", "tie")): df[f"p_{name}"] = tot[:, j]
-    df["verdict"] = _argmax_verdict(tot)
+    df["verdict"] = verdict
     df["parsed"] = np.isfinite(tot).all(1)
     _check_coverage(np.concatenate(covs), "compare_dist")
     return _report(df, "compare_dist")
+
+def order_verdicts(pw: pd.DataFrame,  # a compare_dist result (columns p_a_ab, covered_ab, ...)
+                   aggregate: str = "renormalised",  # "renormalised" or "raw" (times the covered mass: the released code)
+                   tie_tolerance: float = 0.0,  # a tie when (top - second) / 2 < this
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    "Summed (a, b, tie) probabilities over the orders of `pw` and the verdicts they imply, under either aggregation."
+    if aggregate not in ("renormalised", "raw"): raise JudgeError(f"aggregate must be 'renormalised' or 'raw', got {aggregate!r}")
+    if tie_tolerance < 0: raise JudgeError(f"tie_tolerance must be >= 0, got {tie_tolerance}")
+    orders = pw.attrs.get("orders") or tuple(o for o in ("ab", "ba") if f"p_a_{o}" in pw)
+    if not orders: raise JudgeError(f"no per-order columns (p_a_ab, ...) in {list(pw.columns)}: pass a compare_dist result")
+    tot = np.zeros((len(pw), 3))
+    for o in orders:
+        A = pw[[f"p_a_{o}", f"p_b_{o}", f"p_tie_{o}"]].to_numpy(float)
+        tot += A * pw[f"covered_{o}"].to_numpy(float)[:, None] if aggregate == "raw" else A
+    verdict = _argmax_verdict(tot)
+    if tie_tolerance > 0:
+        top2 = -np.sort(-tot, axis=1)[:, :2]
+        verdict[np.isfinite(tot).all(1) & ((top2[:, 0] - top2[:, 1]) / 2 < tie_tolerance)] = "tie"
+    return tot, verdict
 
 def _argmax_verdict(A: np.ndarray) -> np.ndarray:
     "Per row, 'a'/'b'/'tie' for the largest column; 'tie' when the largest is shared; None for NaN rows."
@@ -409,13 +435,17 @@ def calibrate(runs: pd.DataFrame,  # output of `score_pairs`
     "Per item: scores averaged over all parsed replies (MEC/BPC), the verdict they imply, BPDE, and reply counts."
     need = {"item", "score_a", "score_b", "verdict", "parsed"}
     if not need <= set(runs.columns): raise JudgeError(f"runs must come from score_pairs (columns {sorted(need)}); got {list(runs.columns)}")
-    g = runs.groupby("item", sort=False)
-    out = pd.DataFrame({"score_a": g.score_a.mean(), "score_b": g.score_b.mean(),  # mean skips NaN = unparsed
+    # a reply counts whole or not at all: with one score unreadable or off the scale, both are left out (FairEval's
+    # pairs of scores, as in its released code), so score_a and score_b are averaged over the same replies
+    whole = runs.assign(**runs[["score_a", "score_b"]].where(runs.parsed.astype(bool), np.nan))
+    g = whole.groupby("item", sort=False)
+    out = pd.DataFrame({"score_a": g.score_a.mean(), "score_b": g.score_b.mean(),  # mean skips NaN = dropped replies
                         "bpde": g.verdict.agg(lambda v: bpde(list(v), base)),
                         "n_runs": g.size(), "n_parsed": g.parsed.sum().astype(int)})
     out.insert(2, "verdict", verdict_from_scores(out.score_a, out.score_b))
     out.index.name = None
     out["parsed"] = out.n_parsed > 0
+    out["n_dropped"] = out.n_runs - out.n_parsed
     return _report(out, "calibrate")
 
 def hitlc(verdicts,  # judge verdicts per item (e.g. calibrate(...).verdict)
