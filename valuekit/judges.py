@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_judges.ipynb #034f4092
 from __future__ import annotations
-import math, re, string, warnings
+import functools, math, re, string, warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 import numpy as np, pandas as pd
@@ -476,11 +476,23 @@ class BooleanJudge:
     no: str = " No"
     per_sentence: str | None = None  # "mean" or "sum": ask about each sentence of `sentence_field` and aggregate
     sentence_field: str = "system_output"
+    splitter: str = "pysbd"  # how per_sentence splits: "pysbd" (abbreviation-aware rules) or "regex" (after . ! ?)
 
-def split_sentences(text: str) -> list[str]:
-    "Split text after . ! or ? followed by whitespace (also in tokenized text such as 'fine . and'); never empty."
-    parts = [s.strip() for s in re.split(r"(?<=[.!?])\s+", str(text).strip()) if s.strip()]
-    return parts or [str(text)]
+@functools.lru_cache(maxsize=1)
+def _pysbd():
+    import pysbd
+    return pysbd.Segmenter(language="en", clean=False)
+
+def split_sentences(text: str,  # the text to split
+                    splitter: str = "pysbd",  # "pysbd" (English rules, abbreviations) or "regex" (after . ! ? + space)
+                   ) -> list[str]:
+    "The sentences of `text`, stripped (also tokenized text such as 'fine . and'); never empty."
+    text = str(text).strip()
+    if splitter == "pysbd": found = _pysbd().segment(text) if text else []
+    elif splitter == "regex": found = re.split(r"(?<=[.!?])\s+", text)
+    else: raise JudgeError(f"splitter must be 'pysbd' or 'regex', got {splitter!r}")
+    parts = [s.strip() for s in found if s.strip()]
+    return parts or [text]
 
 def yes_probability(lm,  # any LM of the contract
                     items,  # rows with the prompt's fields
@@ -494,7 +506,7 @@ def yes_probability(lm,  # any LM of the contract
         owner, expanded = [], []
         for i, r in enumerate(rows):
             if judge.sentence_field not in r: raise JudgeError(f"item {i}: per_sentence needs the field {judge.sentence_field!r}")
-            for s in split_sentences(r[judge.sentence_field]): owner.append(i); expanded.append({**r, judge.sentence_field: s})
+            for s in split_sentences(r[judge.sentence_field], judge.splitter): owner.append(i); expanded.append({**r, judge.sentence_field: s})
     else: owner, expanded = list(range(len(rows))), rows
     P, cov = _dist(lm, judge.prompt.render(lm, expanded), [judge.yes, judge.no])
     per = pd.DataFrame({"owner": owner, "p": P[:, 0], "covered": cov})

@@ -4,14 +4,15 @@
 
 # %% ../nbs/00b_openai.ipynb #26b8d8b8
 from __future__ import annotations
-import os, warnings
+import os, signal, socket, subprocess, sys, time, urllib.request, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 from .models import LM, ModelError, plain_chat_format, _check_messages, _cut
 
 # %% auto #0
-__all__ = ['prompt_logprobs', 'OpenAILM']
+__all__ = ['prompt_logprobs', 'OpenAILM', 'free_port', 'LocalServer', 'llama_cpp_server']
 
 # %% ../nbs/00b_openai.ipynb #4dbe75a7
 def prompt_logprobs(response: dict) -> tuple[list, int]:
@@ -49,6 +50,7 @@ class OpenAILM(LM):
                  timeout: float = 300.0,  # seconds per HTTP request
                  max_retries: int = 2,  # retries of failed HTTP requests (the openai client's backoff)
                  concurrency: int = 4,  # requests in flight at once
+                 server: "LocalServer | None" = None,  # the local server process behind base_url, if we started it
                  **kw):
         if "api_key" in kw: raise TypeError("the API key comes from the environment only: set VALUEKIT_OPENAI_API_KEY (or OPENAI_API_KEY)")
         if kw: raise TypeError(f"unknown options for a server model: {sorted(kw)}; see help(valuekit.openai_lm.OpenAILM)")
@@ -67,6 +69,7 @@ class OpenAILM(LM):
         self.name, self.device, self.dtype = model, f"server:{self._host}", "server"
         self.batch_size, self.concurrency = batch_size, max(1, int(concurrency))
         self._no_completions = False
+        self.server = server
 
     @property
     def fingerprint(self) -> str:
@@ -88,6 +91,8 @@ class OpenAILM(LM):
         import openai
         try: return fn(model=self.name, **kw).model_dump()
         except openai.APIConnectionError as e:
+            gone = self.server.exit_reason(wait=2.0) if self.server is not None else None
+            if gone: raise ModelError(f"{what} at {self.base_url}: {gone}") from None
             raise ModelError(f"cannot reach the server at {self.base_url} ({what}: {type(e).__name__}); is it running? "
                              "Start it, or fix base_url / VALUEKIT_OPENAI_BASE_URL") from None
         except openai.NotFoundError as e:
@@ -176,3 +181,84 @@ def _msg(e) -> str:
     body = getattr(e, "body", None)
     m = body.get("message") if isinstance(body, dict) else None
     return str(m or getattr(e, "message", "") or e)[:300]
+
+# %% ../nbs/00b_openai.ipynb #b3b8a56a
+def free_port() -> int:
+    "A TCP port on 127.0.0.1 that is free right now."
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+def _ended(code: int) -> str:
+    if code < 0:
+        try: name = signal.Signals(-code).name
+        except ValueError: name = "unknown signal"
+        return f"the server exited with signal {-code} ({name})"
+    return f"the server exited with status {code}"
+
+class LocalServer:
+    "An OpenAI-compatible server run as a child process on 127.0.0.1; `stop()` (or leaving a `with` block) ends it."
+    def __init__(self,
+                 command: list[str],  # the command line; "{port}" in an argument becomes the chosen port
+                 log_path: str | Path,  # where the server's stdout and stderr go
+                 port: int | None = None,  # None = a free port
+                 ready_timeout: float = 180.0,  # seconds to wait for /v1/models to answer
+                ):
+        self.port = port or free_port()
+        self.command = [str(a).replace("{port}", str(self.port)) for a in command]
+        self.log_path = Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+        t0 = time.time()
+        while True:
+            gone = self.exit_reason()
+            if gone: raise ModelError(f"the server did not start: {gone}")
+            try:
+                urllib.request.urlopen(self.base_url + "/models", timeout=2).read()
+                return
+            except OSError:
+                if time.time() - t0 > ready_timeout:
+                    self.stop()
+                    raise ModelError(f"the server did not answer {self.base_url}/models within {ready_timeout:.0f} s; "
+                                     f"its log ({self.log_path}) ends:\n{self.log_tail()}")
+                time.sleep(0.3)
+
+    @property
+    def base_url(self) -> str: return f"http://127.0.0.1:{self.port}/v1"
+
+    def log_tail(self, lines: int = 15) -> str:
+        "The last lines of the server's log."
+        try: return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError: return "(no log)"
+
+    def exit_reason(self, wait: float = 0.0) -> str | None:
+        "None while the process runs; else how it ended, with the last lines of its log."
+        try: code = self.process.wait(timeout=wait) if wait else self.process.poll()
+        except subprocess.TimeoutExpired: code = None
+        if code is None: return None
+        return f"{_ended(code)}; its log ({self.log_path}) ends:\n{self.log_tail()}"
+
+    def stop(self, timeout: float = 20.0):
+        "Terminate the server (kill it if it does not stop within `timeout` seconds)."
+        if self.process.poll() is None:
+            self.process.terminate()
+            try: self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired: self.process.kill(); self.process.wait()
+
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.stop()
+    def __repr__(self): return f"LocalServer({self.base_url!r}, pid={self.process.pid}, running={self.process.poll() is None})"
+
+def llama_cpp_server(gguf: str | Path,  # the model file
+                     log_path: str | Path,  # the server's log
+                     alias: str = "default",  # the model name clients ask for (load_lm("openai:<alias>"))
+                     n_ctx: int = 2048,  # context length
+                     port: int | None = None,  # None = a free port
+                     **kw) -> LocalServer:
+    "Start llama.cpp's Python server (llama-cpp-python[server]) on one GGUF file."
+    try: import llama_cpp.server  # noqa: F401
+    except ImportError as e:
+        raise ModelError(f"llama-cpp-python[server] is not installed ({e}); `make llama` builds and installs it") from None
+    return LocalServer([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", "{port}",
+                        "--n_ctx", str(n_ctx), "--model_alias", alias], log_path, port=port, **kw)
