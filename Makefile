@@ -1,6 +1,7 @@
 # valuekit — every target does its own set-up; run any of them on a fresh machine.
 #   make reproduce   run every paper notebook at its default parameters, write reports/
-#   make test        notebooks and package in sync, nbdev_test, pytest (papers through papermill)
+#   make test        notebooks and package in sync, nbdev_test (also on a second CPU configuration), pytest (papers through papermill)
+#   make llama       build and install llama.cpp's server (portable x86-64 build, ~5 min once; cached by its flags)
 #   make lab         JupyterLab on the notebooks, with the kit's environment
 #   make docs        the documentation site (needs Quarto); make docs-check works without it
 #   make readme      regenerate README.md from nbs/index.ipynb
@@ -19,7 +20,7 @@ ifneq ($(wildcard ../shared/data),)
 export VALUEKIT_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: help readme install model test test-sync test-nbdev test-py test-server reproduce report lab docs docs-check bench browser binder-check clean
+.PHONY: help readme install model llama test test-sync test-nbdev test-variant test-py test-server reproduce report lab docs docs-check bench browser binder-check clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -52,14 +53,46 @@ test-sync: install
 test-nbdev: install
 	HF_HUB_OFFLINE=1 $(BIN)/nbdev_test --n_workers 2
 
+# The same library tests on a second CPU configuration: AVX2 kernels instead of the machine's best, one thread instead
+# of all. float32 results move with the kernels and the thread count; a test that depends on them fails here.
+CPU_VARIANT := ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+test-variant: install model
+	@$(CPU_VARIANT) $(PY) -c "import torch; print('second CPU configuration: torch kernels', torch.backends.cpu.get_cpu_capability(), '| threads', torch.get_num_threads())"
+	$(CPU_VARIANT) HF_HUB_OFFLINE=1 $(BIN)/nbdev_test --n_workers 1
+	$(CPU_VARIANT) HF_HUB_OFFLINE=1 $(BIN)/pytest -q tests/test_models.py
+
 test-py: install model browser
 	HF_HUB_OFFLINE=1 $(BIN)/pytest tests --ignore=tests/test_sync.py --ignore=tests/test_openai_server.py
 
-test: test-sync test-nbdev test-py
+test: test-sync test-nbdev test-variant test-py
 
-# A real OpenAI-compatible server (llama.cpp's, serving the default GGUF); building it takes ~5 min on 2 cores.
-test-server: install model
-	$(PY) -c "import llama_cpp.server" 2>/dev/null || CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip install -q "llama-cpp-python[server]"
+# llama.cpp's OpenAI-compatible server (llama-cpp-python[server]), built from source. Not for the native CPU
+# (-march=native): a machine can advertise instructions (AVX-512, AMX) that a process there may not run, and such a
+# build dies with SIGILL on its first request. The build targets x86-64 with AVX2/FMA/F16C (x86-64-v3), which every
+# x86 machine of the last ten years runs; measured against the native build in bench/llama_build.md. One place for
+# the flags: make test-server and make serve use this build. The wheel is kept under the cache, named by its flags.
+LLAMA_CPP_VERSION ?= 0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+  -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
+  -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_TAG := $(shell echo '$(LLAMA_CPP_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+LLAMA_WHEELS ?= $(or $(VALUEKIT_CACHE),$(HOME)/.cache/valuekit)/wheels/llama-$(LLAMA_TAG)
+
+$(VENV)/.llama-$(LLAMA_TAG): $(VENV)/.installed
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || { \
+	  echo "building llama-cpp-python $(LLAMA_CPP_VERSION) (portable: $(LLAMA_CMAKE_ARGS)); ~5 min on 2 cores"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip wheel -q --no-cache-dir --no-deps \
+	    -w $(LLAMA_WHEELS).tmp "llama-cpp-python==$(LLAMA_CPP_VERSION)" && mv $(LLAMA_WHEELS).tmp $(LLAMA_WHEELS); }
+	$(PY) -m pip install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	$(PY) -m pip install -q "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
+	rm -f $(VENV)/.llama-*; touch $@
+
+llama: $(VENV)/.llama-$(LLAMA_TAG)
+	@$(PY) -c "import llama_cpp; print('llama.cpp build:', llama_cpp.llama_print_system_info().decode().strip())"
+
+# A real OpenAI-compatible server (llama.cpp's, serving the default GGUF). The fixture fails with the server's exit
+# signal and log if it dies on start-up or on its first request.
+test-server: llama model
 	HF_HUB_OFFLINE=1 $(BIN)/pytest tests/test_openai_server.py
 
 reproduce: install model
@@ -90,6 +123,7 @@ binder-check:
 
 bench: install model
 	HF_HUB_OFFLINE=1 $(PY) bench/lm_throughput.py
+	HF_HUB_OFFLINE=1 $(PY) bench/numerics.py
 
 # README.md is generated from nbs/index.ipynb (nbdev's readme_nb) with nbconvert, so it needs no Quarto.
 README_OUT ?= README.md

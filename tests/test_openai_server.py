@@ -6,7 +6,7 @@ The test starts `python -m llama_cpp.server` on 127.0.0.1 on a free port and sto
 skip) when llama_cpp is not installed. llama-cpp-python's server computes the top log-probs of every echoed token in
 Python over the 262k vocabulary (about 0.2 s per token on 2 cores), so requests here are kept short.
 """
-import os, socket, subprocess, sys, time, urllib.request
+import os, socket
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -34,38 +34,24 @@ def _free_port():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    try:
-        import llama_cpp.server  # noqa: F401
-    except ImportError as e:
-        pytest.fail(f"llama-cpp-python[server] is not installed ({e}); `make test-server` installs it "
-                    "(or: .venv/bin/pip install 'llama-cpp-python[server]')")
     from valuekit.hf import default_gguf_path
-    gguf, port = default_gguf_path(), _free_port()
+    from valuekit.openai_lm import llama_cpp_server
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with open(log, "w") as f:
-        proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-                                 "--port", str(port), "--n_ctx", "2048", "--model_alias", "gemma-3-270m"],
-                                stdout=f, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/v1"
-    t0 = time.time()
     try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(base + "/models", timeout=2).read()
-                break
-            except OSError:
-                if time.time() - t0 > 180:
-                    pytest.fail(f"llama_cpp.server did not answer within 180 s:\n{log.read_text()[-3000:]}")
-                time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
+        srv = llama_cpp_server(default_gguf_path(), log, alias="gemma-3-270m", n_ctx=2048)
+    except ModelError as e:
+        pytest.fail(f"llama.cpp's server: {e}", pytrace=False)
+    try:
+        # one short completion first: a build for instructions this CPU does not run dies here (SIGILL), and every
+        # test would otherwise fail with a connection error
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            load_lm("openai:gemma-3-270m", base_url=srv.base_url, server=srv, cache=False, max_retries=0).generate(["Hi"], max_new_tokens=1)
+        except ModelError as e:
+            pytest.fail(f"llama.cpp's server died on its first request — is llama-cpp-python built for this CPU? "
+                        f"(`make llama` builds it portable; see LLAMA_CMAKE_ARGS in the Makefile)\n{e}", pytrace=False)
+        yield srv.base_url
+    finally:
+        srv.stop()
 
 
 @pytest.fixture(scope="module")
