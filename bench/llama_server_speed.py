@@ -6,9 +6,9 @@ Starts the server (valuekit.openai_lm.llama_cpp_server) with whichever llama_cpp
 build first on PYTHONPATH to measure it (e.g. `pip install --target /tmp/native <wheel>`, then
 PYTHONPATH=/tmp/native) — and sends judge prompts from the data mirror (FairEval questions with both answers, about
 700 tokens) one at a time: greedy, --tokens new tokens each, no stop. Prints the build's instruction sets, then
-prompt and generated tokens per second, from the server's usage counts and the wall time of each request: --requests
-one-token requests measure prompt processing, as many others (other prompts) generate, and their prompts' share of
-the time is taken off at the measured prompt rate. Last line: one JSON object.
+prompt and generated tokens per second from streamed replies: the time to the first token is prompt processing
+(prompt tokens as the server counts them), the time from the first to the last token is generation (one streamed
+chunk per token). Last line: one JSON object.
 """
 from __future__ import annotations
 import argparse, json, os, tempfile, time
@@ -27,6 +27,12 @@ def prompts(n: int) -> list[str]:
             for q in list(qs.index)[:n]]
 
 
+def srv_tokens(client, p: str) -> list:
+    "The prompt's tokens as the server counts them (its usage of a one-token completion)."
+    r = client.completions.create(model="default", prompt=p, max_tokens=1, temperature=0)
+    return [None] * r.usage.prompt_tokens
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=6)
@@ -41,16 +47,19 @@ def main():
     with llama_cpp_server(default_gguf_path(), log, alias="default", n_ctx=2048) as srv:
         client = openai.OpenAI(base_url=srv.base_url, api_key="EMPTY", max_retries=0, timeout=600)
         def complete(p, n):
-            t = time.perf_counter()
-            r = client.completions.create(model="default", prompt=p, max_tokens=n, temperature=0)
-            return time.perf_counter() - t, r.usage.prompt_tokens, r.usage.completion_tokens
-        complete("Hello", 1)  # warm-up
-        ps_ = prompts(2 * a.requests)  # distinct prompts: the server's prompt cache cannot help
-        runs = [complete(p, 1) for p in ps_[:a.requests]]  # prompt processing (and one token)
-        pt, ps = sum(r[1] for r in runs), sum(r[0] for r in runs)
-        full = [complete(p, a.tokens) for p in ps_[a.requests:]]
-        gt = sum(r[2] for r in full)
-        gs = sum(r[0] for r in full) - sum(r[1] for r in full) / (pt / ps)  # minus the prompts' share at the measured rate
+            "Seconds to the first streamed token (prompt processing), seconds for the rest, tokens after the first."
+            t0 = time.perf_counter(); first = None; chunks = 0
+            for ch in client.completions.create(model="default", prompt=p, max_tokens=n, temperature=0, stream=True):
+                if ch.choices and ch.choices[0].text:
+                    chunks += 1
+                    if first is None: first = time.perf_counter()
+            end = time.perf_counter()
+            return first - t0, end - first, chunks - 1
+        complete("Hello", 2)  # warm-up
+        runs = [complete(p, a.tokens) for p in prompts(a.requests)]  # distinct prompts: no prompt-cache reuse
+        n_prompt = [len(srv_tokens(client, p)) for p in prompts(a.requests)]
+        pt, ps = sum(n_prompt), sum(r[0] for r in runs)
+        gt, gs = sum(r[2] for r in runs), sum(r[1] for r in runs)
         gone = srv.exit_reason()
         if gone: raise SystemExit(gone)
     out = {"build": build, "requests": a.requests, "prompt_tokens_per_s": pt / ps, "generated_tokens_per_s": gt / gs,
