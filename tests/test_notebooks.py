@@ -21,6 +21,10 @@ def test_paper_notebook(info, execute):
 def test_every_paper_slug_is_present():
     "The paper slugs fixed in the issues all have a notebook."
     fixed = {"unieval", "faireval", "trustjudge", "evalgen", "mm-vet", "daily-dilemmas", "randomness",
-             "utility-engineering", "preference-dissection", "moral-graph", "uve", "ovm"}
+             "utility-engineering", "preference-dissection", "moral-graph", "uve", "ovm",
+             # issue 14 (how much to trust a number), issue 12 (values), issue 13 (training toys)
+             "eval-variance", "dcs", "fairness", "aloe",
+             "morebench", "liveresearchbench", "evalagent", "flames", "nurvalues", "cvc", "value-kaleidoscope", "clash",
+             "hl-gauss", "vagram", "craft", "mm-rlhf", "renorm", "b-coder", "dpo-ppo", "i-mcts", "value-drifts"}
     present = {i.slug for i in INFOS}
     assert fixed <= present, f"paper notebooks missing: {sorted(fixed - present)}"

@@ -149,7 +149,8 @@ def _parse(p: Path, slug: str, path: str) -> pd.DataFrame:
     suffix = p.suffix.lower()
     if suffix == ".jsonl":
         rows, bad = [], []
-        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        # split on "\n" only: str.splitlines also splits on U+2028 and other separators inside JSON strings (MMLU has them)
+        for i, line in enumerate(p.read_text(encoding="utf-8").split("\n"), 1):
             if not line.strip(): continue
             try: rows.append(json.loads(line))
             except json.JSONDecodeError as e: bad.append(f"line {i}: {e.msg}")
