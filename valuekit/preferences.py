@@ -13,7 +13,9 @@ from scipy import optimize, special, stats
 # %% auto #0
 __all__ = ['PREFERENCE_TEMPLATE', 'sample_pairs', 'elicit_preferences', 'fit_thurstonian', 'preference_prob', 'utility_metrics',
            'cyclic_triads', 'upgrade_graph', 'rank_values', 'graph_stats', 'draw_upgrade_graph',
-           'preferred_probability', 'similarity_matrix', 'similarity_clustermap']
+           'preferred_probability', 'similarity_matrix', 'similarity_clustermap', 'majority_graph',
+           'score_majority_graph', 'majority_cycles', 'cyclic_triples', 'condorcet_winner', 'borda_scores',
+           'copeland_scores', 'aggregate_orders']
 
 # %% ../nbs/08_preferences.ipynb #e9ca6e9b
 def sample_pairs(n: int,  # number of outcomes (labelled 0..n-1)
@@ -263,3 +265,84 @@ def similarity_clustermap(sim: pd.DataFrame,  # `similarity_matrix` output
     import seaborn as sns
     kw = dict(cmap="vlag", vmin=-1, vmax=1, figsize=(10, 10), xticklabels=True, yticklabels=True)
     return sns.clustermap(sim, **{**kw, **kwargs}).figure
+
+# %% ../nbs/08_preferences.ipynb #40712e35
+def majority_graph(votes: pd.DataFrame,  # one row per pairwise vote (or per counted pair)
+                   winner: str = "winner",  # column: the option the vote puts above
+                   loser: str = "loser",  # column: the option the vote puts below
+                   weight: str | None = None,  # column of vote counts; None counts rows
+                  ) -> nx.DiGraph:  # edge u -> v when strictly more votes put u above v; attributes for, against, margin
+    "Pairwise-majority relation of a set of pairwise votes (an exact tie gives no edge)."
+    missing = [c for c in (winner, loser) + ((weight,) if weight else ()) if c not in votes.columns]
+    if missing: raise ValueError(f"vote table lacks columns {missing}; it has {list(votes.columns)}")
+    w = votes[weight].astype(float) if weight else pd.Series(1.0, index=votes.index)
+    if w.isna().any() or (w < 0).any(): raise ValueError(f"vote counts must be non-negative numbers; row {w[w.isna() | (w < 0)].index[0]} is not")
+    same = votes[votes[winner] == votes[loser]]
+    if len(same): raise ValueError(f"{len(same)} votes compare an option with itself, e.g. row {same.index[0]} ({same[winner].iloc[0]!r})")
+    count = pd.DataFrame({"u": votes[winner], "v": votes[loser], "w": w}).groupby(["u", "v"], sort=False).w.sum().to_dict()
+    g = nx.DiGraph()
+    g.add_nodes_from(pd.unique(pd.concat([votes[winner], votes[loser]])))
+    for (u, v), n in count.items():
+        m = count.get((v, u), 0.0)
+        if n > m: g.add_edge(u, v, **{"for": n, "against": m, "margin": n - m})
+    return g
+
+def score_majority_graph(scores: pd.DataFrame,  # voters (rows) x candidates (columns), higher = better; NaN = no opinion
+                        ) -> nx.DiGraph:  # edge u -> v when more voters score u above v than v above u
+    "Pairwise majority among candidates when every voter (a row) ranks them by its scores."
+    if scores.columns.has_duplicates: raise ValueError(f"candidate {scores.columns[scores.columns.duplicated()][0]!r} appears twice")
+    x = scores.to_numpy(dtype=float)
+    above = np.nansum(x[:, :, None] > x[:, None, :], axis=0)  # above[i, j] = voters scoring candidate i above j
+    g = nx.DiGraph()
+    g.add_nodes_from(scores.columns)
+    cols = list(scores.columns)
+    for i, j in zip(*np.nonzero(above > above.T)):
+        g.add_edge(cols[i], cols[j], **{"for": float(above[i, j]), "against": float(above[j, i]), "margin": float(above[i, j] - above[j, i])})
+    return g
+
+# %% ../nbs/08_preferences.ipynb #5892592d
+def _rotate(cycle: list) -> tuple:
+    k = min(range(len(cycle)), key=lambda i: str(cycle[i]))
+    return tuple(cycle[k:] + cycle[:k])
+
+def majority_cycles(graph: nx.DiGraph,  # a majority graph (edge u -> v: u beats v)
+                    max_length: int | None = None,  # only cycles of at most this many options; None = all (can be many)
+                   ) -> list[tuple]:  # each cycle once, as options u1 beats u2 beats ... beats u1; shortest first
+    "Every elementary cycle of a majority graph: sets of options where each beats the next and the last beats the first."
+    cycles = {_rotate(list(c)) for c in nx.simple_cycles(graph, length_bound=max_length)}
+    return sorted(cycles, key=lambda c: (len(c), [str(x) for x in c]))
+
+def cyclic_triples(graph: nx.DiGraph) -> pd.DataFrame:  # columns a, b, c: a beats b, b beats c, c beats a
+    "Every triple of options whose majorities form a cycle (each once)."
+    return pd.DataFrame([c for c in majority_cycles(graph, max_length=3) if len(c) == 3],
+                        columns=["a", "b", "c"])
+
+def condorcet_winner(graph: nx.DiGraph):
+    "The option that beats every other option by a majority, or None when there is none."
+    n = graph.number_of_nodes()
+    best = [u for u in graph if graph.out_degree(u) == n - 1]
+    return best[0] if best else None
+
+# %% ../nbs/08_preferences.ipynb #9dbee8ed
+def borda_scores(scores: pd.DataFrame,  # voters (rows) x candidates (columns), higher = better; NaN = no opinion
+                ) -> pd.Series:  # Borda points per candidate
+    "Borda count: per voter, one point for each candidate scored lower and half a point for each tie."
+    x = scores.to_numpy(dtype=float)
+    pts = np.nansum(x[:, :, None] > x[:, None, :], axis=(0, 2)) + 0.5 * (np.nansum(x[:, :, None] == x[:, None, :], axis=(0, 2)) - (~np.isnan(x)).sum(axis=0))
+    return pd.Series(pts.astype(float), index=scores.columns, name="borda")
+
+def copeland_scores(graph: nx.DiGraph) -> pd.Series:  # wins - losses per option
+    "Copeland score: pairwise-majority wins minus losses (ties count zero)."
+    return pd.Series({u: graph.out_degree(u) - graph.in_degree(u) for u in graph}, name="copeland", dtype=float)
+
+def aggregate_orders(scores: pd.DataFrame,  # voters (rows) x candidates (columns), higher = better
+                     rules=("sum", "borda", "copeland"),  # any of "sum", "mean", "borda", "copeland"
+                    ) -> pd.DataFrame:  # one row per candidate: <rule> score and <rule>_rank for every rule; by the first rule
+    "Scores and ranks of every candidate under several voting rules."
+    known = {"sum": lambda: scores.sum(axis=0, min_count=1), "mean": lambda: scores.mean(axis=0),
+             "borda": lambda: borda_scores(scores), "copeland": lambda: copeland_scores(score_majority_graph(scores)).reindex(scores.columns)}
+    bad = [r for r in rules if r not in known]
+    if bad: raise ValueError(f"unknown voting rule(s) {bad}; choose from {sorted(known)}")
+    out = pd.DataFrame({r: known[r]().astype(float) for r in rules})
+    for r in rules: out[f"{r}_rank"] = out[r].rank(ascending=False, method="min").astype(int)
+    return out.sort_values([f"{rules[0]}_rank"], kind="stable")
