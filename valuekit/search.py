@@ -15,8 +15,9 @@ from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['FEATURES', 'beam_search', 'Game24State', 'game24_start', 'game24_steps', 'game24_done', 'game24_success',
-           'solvable24', 'solve24', 'step_correctness', 'random_rollout', 'rollouts', 'policy_value', 'state_features',
-           'OutcomeValueModel', 'fit_outcome_value', 'random_guide', 'game24_search', 'compare_guides']
+           'solvable24', 'solve24', 'step_correctness', 'check24', 'random_rollout', 'rollouts', 'policy_value',
+           'state_features', 'OutcomeValueModel', 'fit_outcome_value', 'random_guide', 'game24_search',
+           'compare_guides']
 
 # %% ../nbs/09_search.ipynb #8876f8ee
 def beam_search(init_state,  # the start state
@@ -134,6 +135,36 @@ def solve24(puzzle: str | Game24State) -> str | None:
 def step_correctness(states: Sequence[Game24State]) -> np.ndarray:
     "The process scorer: 1.0 for each state from which 24 can still be made, else 0.0."
     return np.array([float(solvable24(s)) for s in states])
+
+# %% ../nbs/09_search.ipynb #f9729cf4
+import ast, operator
+
+# %% ../nbs/09_search.ipynb #80ab607f
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+def _eval24(node, used: list):
+    "Exact value of a parsed expression of whole numbers and + - * /, collecting the numbers used; None if anything else."
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        used.append(node.value); return Fraction(node.value)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        a, b = _eval24(node.left, used), _eval24(node.right, used)
+        if a is None or b is None or (isinstance(node.op, ast.Div) and b == 0): return None
+        return _BINOPS[type(node.op)](a, b)
+    return None
+
+def check24(puzzle: str | Sequence[int],  # the puzzle, e.g. "4 9 10 13"
+            expression: str,  # a proposed answer, e.g. "(10 - 4) * (13 - 9)" or "... = 24"
+           ) -> bool:
+    "True when `expression` uses each number of `puzzle` exactly once with + - * / and parentheses and equals 24 exactly."
+    want = sorted(int(n) for n in game24_start(puzzle).numbers)
+    if not isinstance(expression, str): return False
+    text = expression.split("=")[0].translate(str.maketrans({"×": "*", "÷": "/", "−": "-", "x": "*", "X": "*"})).strip()
+    if not text or len(text) > 200: return False
+    try: tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError): return False
+    used = []
+    value = _eval24(tree.body, used)
+    return value == 24 and sorted(used) == want
 
 # %% ../nbs/09_search.ipynb #872b8da1
 def _children(nums: tuple) -> list[tuple]:
