@@ -11,9 +11,9 @@ from .metrics import MetricError, bootstrap_ci
 
 # %% auto #0
 __all__ = ['LETTERS', 'score_matrix', 'bootstrap_scores', 'paired_difference', 'sign_test_p', 'pairwise_sign_tests',
-           'min_significant_difference', 'seed_stats', 'monotonicity', 'item_analysis', 'fit_irt', 'irt_prob',
-           'option_masses', 'dcs', 'dcs_upstream_lookup', 'group_rates', 'chouldechova_fpr', 'ranking_stability',
-           'option_probs', 'mc_block', 'cloze_block']
+           'min_significant_difference', 'seed_stats', 'monotonicity', 'pythia_evals', 'item_analysis', 'fit_irt',
+           'irt_prob', 'option_masses', 'dcs', 'dcs_upstream_lookup', 'group_rates', 'chouldechova_fpr',
+           'ranking_stability', 'option_probs', 'mc_block', 'cloze_block']
 
 # %% ../nbs/11_stats.ipynb #c134f571
 def _matrix(scores, name: str = "scores") -> pd.DataFrame:
@@ -124,6 +124,37 @@ def monotonicity(steps,  # training step of each checkpoint
     if steps.shape != scores.shape or len(steps) < 3: raise MetricError(f"monotonicity needs >= 3 (step, score) pairs of equal length, got {steps.shape} and {scores.shape}")
     tau = stats.kendalltau(steps, scores).statistic
     return float(tau if higher_is_better else -tau)
+
+# %% ../nbs/11_stats.ipynb #f2832db9
+import re as _re
+
+_PYTHIA = _re.compile(r"^pythia/evals/pythia-v1/(?P<model>pythia-[^/]+)/zero-shot/[^/]*_step(?P<step>\d+)\.json$")
+
+def _pythia_params(name: str) -> float:
+    m = _re.search(r"pythia-([\d.]+)([mb])", name)
+    return float(m.group(1)) * (1e9 if m.group(2) == "b" else 1e6)
+
+def pythia_evals(models=None,  # Pythia model folders, e.g. "pythia-1.4b" or "pythia-70m-deduped"; None = all 16
+                 steps=None,  # checkpoint steps to read, e.g. [143000]; None = all 27
+                 tasks=None,  # task names or prefixes, e.g. ["crows_pairs_english"]; None = all 87
+                 data_dir=None,  # local mirror; default VALUEKIT_DATA_DIR
+                ) -> pd.DataFrame:  # model, params, deduped, step, task, metric, value
+    "Pythia's released zero-shot evaluation results (lm-eval-harness), one row per (model, step, task, metric)."
+    from valuekit.data import source, load_json
+    files = [(p, m.group("model"), int(m.group("step"))) for p in source("eval-variance").files if (m := _PYTHIA.match(p))]
+    known = sorted({f[1] for f in files})
+    if models is not None:
+        bad = [x for x in models if x not in known]
+        if bad: raise ValueError(f"no Pythia evaluations for {bad}; known models: {known}")
+    rows = []
+    for p, model, step in files:
+        if (models is not None and model not in models) or (steps is not None and step not in steps): continue
+        for task, ms in load_json("eval-variance", p, data_dir=data_dir)["results"].items():
+            if tasks is not None and not any(task == t or task.startswith(t + "_") for t in tasks): continue
+            rows += [(model, _pythia_params(model), model.endswith("-deduped"), step, task, k, float(v)) for k, v in ms.items()]
+    if not rows: raise ValueError(f"no Pythia results for models={models}, steps={steps}, tasks={tasks}")
+    df = pd.DataFrame(rows, columns=["model", "params", "deduped", "step", "task", "metric", "value"])
+    return df.sort_values(["params", "deduped", "step", "task", "metric"], kind="stable").reset_index(drop=True)
 
 # %% ../nbs/11_stats.ipynb #5c12b25e
 def item_analysis(scores,  # models × items frame of item scores
