@@ -12,10 +12,11 @@ from scipy import stats
 from .metrics import VERDICTS, verdict_from_scores, _missing
 
 # %% auto #0
-__all__ = ['LOW_COVERAGE', 'SCORE_PATTERN', 'RATING_PROMPT', 'PAIRWISE_PROMPT', 'PAIR_SCORE_PROMPT', 'PAIR_SCORE_MEC_PROMPT',
-           'YES_NO_PROMPT', 'UNIEVAL_DIMENSIONS', 'ASSERTION_JUDGE', 'MMVET_GRADER', 'JudgeError', 'Prompt', 'Scale',
-           'expected_score', 'RatingJudge', 'rate_text', 'rate_dist', 'PairwiseJudge', 'combine_orders', 'compare_text',
-           'compare_dist', 'order_verdicts', 'PairScoreJudge', 'score_pairs', 'bpde', 'calibrate', 'hitlc',
+__all__ = ['LOW_COVERAGE', 'SCORE_PATTERN', 'RATING_PROMPT', 'PAIRWISE_PROMPT', 'REASONED_PAIR_PROMPT', 'PAIR_SCORE_PROMPT',
+           'PAIR_SCORE_MEC_PROMPT', 'YES_NO_PROMPT', 'UNIEVAL_DIMENSIONS', 'ASSERTION_JUDGE', 'MMVET_GRADER',
+           'JudgeError', 'Prompt', 'Scale', 'expected_score', 'RatingJudge', 'rate_text', 'rate_dist', 'PairwiseJudge',
+           'combine_orders', 'compare_text', 'compare_dist', 'order_verdicts', 'ReasonedPairJudge', 'count_tokens',
+           'majority_vote', 'reason_then_compare', 'PairScoreJudge', 'score_pairs', 'bpde', 'calibrate', 'hitlc',
            'BooleanJudge', 'split_sentences', 'yes_probability', 'unieval_judge', 'Assertion', 'run_assertions',
            'grade_by_rules', 'grade_with_llm']
 
@@ -347,6 +348,86 @@ def _argmax_verdict(A: np.ndarray) -> np.ndarray:
         top = np.flatnonzero(np.isclose(row, row.max(), rtol=0, atol=1e-12))
         out[i] = VERDICTS[top[0]] if len(top) == 1 else "tie"
     return out
+
+# %% ../nbs/02_judges.ipynb #64988955
+REASONED_PAIR_PROMPT = Prompt(
+    "Two responses to the question below are compared. Read both, reason step by step about which one is correct and "
+    "more helpful, then give the verdict: [A] if Response A is better, [B] if Response B is better.\n\n"
+    "Question: {question}\n\nResponse A: {answer_1}\n\nResponse B: {answer_2}\n\n",
+    reply="Reasoning:")
+
+@dataclass(frozen=True)
+class ReasonedPairJudge:
+    "A pairwise judge that reasons first; its verdict is read as a distribution over two labels after the reasoning."
+    prompt: Prompt = REASONED_PAIR_PROMPT  # uses {answer_1}/{answer_2} for the responses in shown order
+    verdict_reply: str = "\nVerdict: ["  # appended after the reasoning; the labels are read right after it
+    labels: tuple = ("A", "B")  # the judge's words for: first shown better, second shown better
+    candidate: str = "{}]"  # how each label is written after verdict_reply
+    max_new_tokens: int = 48  # reasoning budget in tokens before any budget forcing
+    stop: tuple = ("\n\n", "Verdict")  # a reasoning stage ends at the first of these
+    wait: str = " Wait,"  # budget forcing: appended to the reasoning so that the judge thinks further
+    wait_tokens: int = 32  # tokens generated after each `wait`
+
+def count_tokens(lm, texts: Sequence[str]) -> np.ndarray:
+    "Tokens in each text by the LM's tokenizer (no special tokens); whitespace-separated words when the LM has none."
+    texts = list(texts)
+    tok = getattr(lm, "tokenizer", None)
+    if tok is None or not texts: return np.array([len(t.split()) for t in texts], dtype=int)
+    return np.array([len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]], dtype=int)
+
+def majority_vote(values,  # one value per reply (hashable); None/NaN = no vote
+                  weights=None,  # optional weight per reply, used only to break a tie in counts
+                 ):
+    "The most frequent value; a tie goes to the larger summed weight, then to the value seen first; None with no votes."
+    values = list(values)
+    weights = [1.0] * len(values) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(values): raise JudgeError(f"{len(values)} values but {len(weights)} weights")
+    count, weight, first = {}, {}, {}
+    for i, (v, w) in enumerate(zip(values, weights)):
+        if _missing(v): continue
+        count[v] = count.get(v, 0) + 1; weight[v] = weight.get(v, 0.0) + (w if np.isfinite(w) else 0.0); first.setdefault(v, i)
+    if not count: return None
+    return max(count, key=lambda v: (count[v], weight[v], -first[v]))
+
+def reason_then_compare(lm,  # any LM of the contract
+                        items,  # rows with answer_a, answer_b and the prompt's other fields
+                        judge: ReasonedPairJudge = ReasonedPairJudge(),
+                        k: int = 1,  # sampled replies per order
+                        orders: Sequence[str] = ("ab", "ba"),
+                        temperature: float | None = None,  # default: 0 (greedy) when k == 1, 1.0 when k > 1
+                        seed: int = 0,  # sample j uses seed + j
+                        waits: int = 0,  # budget forcing: extend every reply this many times, reading the verdict after each stage
+                       ) -> pd.DataFrame:
+    "Reason-then-decide verdicts: one row per (item, order, sample, waits) with the reasoning, its tokens, P(first), P(second) and the verdict."
+    if k < 1: raise JudgeError(f"k must be >= 1, got {k}")
+    if waits < 0: raise JudgeError(f"waits must be >= 0, got {waits}")
+    if len(judge.labels) != 2: raise JudgeError(f"a reasoned pairwise judge reads two labels (first, second better), got {judge.labels}")
+    if temperature is None: temperature = 0.0 if k == 1 else 1.0
+    if k > 1 and temperature == 0: warnings.warn("reason_then_compare: k > 1 with temperature 0 repeats the same greedy reply k times")
+    rows, index = _rows(items)
+    cands = [judge.candidate.format(l) for l in judge.labels]
+    _check_prefix_free(cands, "reason_then_compare")
+    prompts, item, order = [], [], []
+    for o in orders:
+        prompts += judge.prompt.render(lm, _in_order(rows, o)); item += list(index); order += [o] * len(rows)
+    parts, covs = [], []
+    for j in range(k):
+        texts = [""] * len(prompts)
+        for w in range(waits + 1):
+            ext = [p + t + (judge.wait if w else "") for p, t in zip(prompts, texts)]
+            new = _generate(lm, ext, replace(judge, max_new_tokens=judge.max_new_tokens if w == 0 else judge.wait_tokens),
+                            temperature, seed + j)
+            texts = [t + (judge.wait if w else "") + n for t, n in zip(texts, new)]
+            P, cov = _dist(lm, [p + t + judge.verdict_reply for p, t in zip(prompts, texts)], cands)
+            covs.append(cov)
+            pos = [None if not np.isfinite(r).all() else "first" if r[0] > r[1] else "second" if r[1] > r[0] else "tie" for r in P]
+            parts.append(pd.DataFrame({"item": item, "order": order, "sample": j, "waits": w, "text": texts,
+                                       "tokens": count_tokens(lm, texts), "p_first": P[:, 0], "p_second": P[:, 1], "covered": cov,
+                                       "verdict": [_to_answer(v, o) for v, o in zip(pos, order)]}))
+    df = pd.concat(parts, ignore_index=True)
+    df["parsed"] = df.verdict.notna()
+    _check_coverage(np.concatenate(covs), "reason_then_compare")
+    return _report(df, "reason_then_compare")
 
 # %% ../nbs/02_judges.ipynb #9385df0a
 PAIR_SCORE_PROMPT = Prompt(
