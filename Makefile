@@ -133,3 +133,16 @@ readme: install
 
 clean:
 	rm -rf _proc _docs build dist *.egg-info .pytest_cache
+
+# The course (nbs/course/conventions.ipynb, Exercises): the student version of every paper notebook (solutions removed,
+# checks kept) and the instructor's autograder, an nbgrader course folder (source/, release/, gradebook.db) in
+# $(COURSE_OUT). One notebook end to end (format, student version, solution = full marks and untouched student
+# version = zero, both at CI parameters): make course-check NB=nbs/papers/<slug>.ipynb
+COURSE_OUT ?= $(OUT)/course
+.PHONY: course course-check
+course: install
+	$(PY) -c "from valuekit.course import build_course; s = build_course('$(COURSE_OUT)'); print(len(s), 'student notebooks in $(COURSE_OUT)/release/, autograder: $(COURSE_OUT)/ (nbgrader autograde <slug>, see README.md there)')"
+
+course-check: install model
+	@test -n "$(NB)" || { echo "usage: make course-check NB=nbs/papers/<slug>.ipynb"; exit 1; }
+	HF_HUB_OFFLINE=1 $(PY) -c "from valuekit.course import check_notebook; check_notebook('$(NB)')"
