@@ -52,6 +52,7 @@ class Exercise:
 def _nbg(cell) -> dict: return cell.get("metadata", {}).get("nbgrader", {}) or {}
 def _read(nb): return nb if isinstance(nb, nbformat.NotebookNode) else nbformat.read(Path(nb), as_version=4)
 _ASSIGNED = re.compile(r"^\s*((?:ex\d+_\w+\s*,\s*)*ex\d+_\w+)\s*(?::[^=]*)?=(?!=)", re.M)
+_DEF = re.compile(r"^\s*def\s+(ex\d+_\w+)\s*\(", re.M)
 
 def _solution_region(src: str) -> str:
     m = re.search(re.escape(SOLUTION_BEGIN) + r"(.*?)" + re.escape(SOLUTION_END), src, re.S)
@@ -66,7 +67,8 @@ def exercises(nb) -> list[Exercise]:  # a notebook or its path
         n = int(m["grade_id"][2:]) if re.fullmatch(r"ex\d+", m.get("grade_id", "")) else -1
         check = next((j for j in range(i + 1, len(nb.cells)) if _nbg(nb.cells[j]).get("grade")), None)
         if check is not None and _nbg(nb.cells[check]).get("grade_id") != f"ex{n}-check": check = None
-        names = sorted({v.strip() for g in _ASSIGNED.findall(_solution_region(c.source)) for v in g.split(",")})
+        region = _solution_region(c.source)
+        names = sorted({v.strip() for g in _ASSIGNED.findall(region) for v in g.split(",")} | set(_DEF.findall(region)))
         out.append(Exercise(n, i, check, float(_nbg(nb.cells[check]).get("points", 0)) if check is not None else 0., names))
     return out
 
@@ -92,7 +94,7 @@ def exercise_problems(nb) -> list[str]:  # a notebook or its path
             if e.names and not any(re.search(rf"\b{v}\b", chk) for v in e.names): problems.append(f"{what}: the check does not look at {e.names}")
         before = "\n".join(c.source for c in nb.cells[:e.solution] if c.cell_type == "code")
         for v in e.names:
-            if re.search(rf"^\s*{v}\s*=", before, re.M): problems.append(f"{what}: {v} is assigned before the solution, so the student version would not fail")
+            if re.search(rf"^\s*(?:{v}\s*=|def\s+{v}\b)", before, re.M): problems.append(f"{what}: {v} is assigned before the solution, so the student version would not fail")
     ids = [_nbg(c)["grade_id"] for c in nb.cells if _nbg(c).get("grade_id")]
     if dup := sorted({i for i in ids if ids.count(i) > 1}): problems.append(f"duplicate grade ids {dup}")
     for i, c in enumerate(nb.cells):
@@ -218,9 +220,12 @@ def docs_leaks(path) -> list[str]:  # a notebook
     from nbdev.process import NBProcessor
     from nbdev.processors import hide_
     nb = _read(path)
-    sols = [l.strip() for e in exercises(nb) for l in _solution_region(nb.cells[e.solution].source).splitlines() if l.strip() and not l.strip().startswith("#")]
+    sol_cells = {e.solution for e in exercises(nb)}
+    elsewhere = {l.strip() for i, c in enumerate(nb.cells) if i not in sol_cells for l in c.source.splitlines()}
+    sols = [l.strip() for i in sol_cells for l in _solution_region(nb.cells[i].source).splitlines()
+            if l.strip() and not l.strip().startswith("#") and l.strip() not in elsewhere]  # lines only a solution has
     import copy
     proc = NBProcessor(nb=copy.deepcopy(nb), procs=[hide_])
     proc.process()
-    shown = "\n".join(c.get("source", "") for c in proc.nb.cells)
+    shown = {l.strip() for c in proc.nb.cells for l in c.get("source", "").splitlines()}
     return [l for l in sols if l in shown]
