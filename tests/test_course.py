@@ -33,3 +33,20 @@ def test_exercises_grade_themselves(info, execute, course_dir):
     params = {**info.ci_parameters, "model": "default", "device": "auto", "out_dir": str(course_dir/"student-out")}
     untouched = grade(course_dir, info.slug, student, "student", parameters=params)
     assert untouched.max_score == solution.max_score and untouched.score == 0, f"untouched student version: {untouched}"
+
+
+def test_syllabus_runs(tmp_path):
+    "The syllabus executes (it asserts that every kit notebook is scheduled in a week) and its tables come from the notebooks."
+    import papermill as pm
+    from conftest import REPO
+    syllabus = REPO/"nbs"/"course"/"syllabus.ipynb"
+    out = tmp_path/"syllabus.ipynb"
+    pm.execute_notebook(str(syllabus), str(out), cwd=str(syllabus.parent), kernel_name="python3", progress_bar=False,
+                        parameters={"reports_dir": str(tmp_path)})
+    text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                     for c in nbformat.read(out, as_version=4).cells if c.cell_type == "code" for o in c.get("outputs", []))
+    from valuekit.report import paper_notebooks
+    n_kit = len(paper_notebooks(REPO/"nbs"))
+    assert "notebooks in 12 weeks" in text, text[:500]
+    assert all(i.slug in text for i in paper_notebooks(REPO/"nbs")), "a kit notebook is missing from the syllabus's tables"
+    assert n_kit >= 33

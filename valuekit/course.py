@@ -12,7 +12,8 @@ from .report import find_paper, paper_notebooks, run_paper, PaperInfo
 
 # %% auto #0
 __all__ = ['SOLUTION_BEGIN', 'SOLUTION_END', 'solution_metadata', 'check_metadata', 'exercise_cells', 'Exercise', 'exercises',
-           'exercise_problems', 'CourseError', 'build_course', 'Grade', 'grade', 'check_notebook', 'docs_leaks']
+           'exercise_problems', 'CourseError', 'build_course', 'Grade', 'grade', 'check_notebook', 'docs_leaks',
+           'recorded_time', 'syllabus_table', 'unscheduled']
 
 # %% ../nbs/14_course.ipynb #4aeea9ba
 def solution_metadata(n: int) -> dict:  # the exercise's number, 1, 2, ...
@@ -54,6 +55,13 @@ def _read(nb): return nb if isinstance(nb, nbformat.NotebookNode) else nbformat.
 _ASSIGNED = re.compile(r"^\s*((?:ex\d+_\w+\s*,\s*)*ex\d+_\w+)\s*(?::[^=]*)?=(?!=)", re.M)
 _DEF = re.compile(r"^\s*def\s+(ex\d+_\w+)\s*\(", re.M)
 
+def _assigned(src: str) -> set[str]:
+    "Names `ex<n>_...` that code assigns (left of an `=`, also in tuples) or defines (`def`)."
+    names = set(_DEF.findall(src))
+    for line in src.splitlines():
+        if m := re.match(r"^\s*([^=#(]+?)\s*(?::[^=]*)?=(?!=)", line): names |= set(re.findall(r"\bex\d+_\w+", m.group(1)))
+    return names
+
 def _solution_region(src: str) -> str:
     m = re.search(re.escape(SOLUTION_BEGIN) + r"(.*?)" + re.escape(SOLUTION_END), src, re.S)
     return m.group(1) if m else ""
@@ -68,7 +76,7 @@ def exercises(nb) -> list[Exercise]:  # a notebook or its path
         check = next((j for j in range(i + 1, len(nb.cells)) if _nbg(nb.cells[j]).get("grade")), None)
         if check is not None and _nbg(nb.cells[check]).get("grade_id") != f"ex{n}-check": check = None
         region = _solution_region(c.source)
-        names = sorted({v.strip() for g in _ASSIGNED.findall(region) for v in g.split(",")} | set(_DEF.findall(region)))
+        names = sorted(_assigned(region))
         out.append(Exercise(n, i, check, float(_nbg(nb.cells[check]).get("points", 0)) if check is not None else 0., names))
     return out
 
@@ -229,3 +237,40 @@ def docs_leaks(path) -> list[str]:  # a notebook
     proc.process()
     shown = {l.strip() for c in proc.nb.cells for l in c.get("source", "").splitlines()}
     return [l for l in sols if l in shown]
+
+# %% ../nbs/14_course.ipynb #760d6996
+def recorded_time(slug: str,  # a paper notebook's slug
+                  reports_dir,  # where `<slug>.results.json` files are (e.g. `reports/`)
+                  ci_parameters: dict | None = None) -> tuple[float, str] | None:  # the notebook's CI parameters, to say which run it was
+    "The wall time (s) of a notebook's last recorded run and which parameters it ran at, or None when not measured."
+    import json
+    p = Path(reports_dir)/f"{slug}.results.json"
+    if not p.is_file(): return None
+    man = json.loads(p.read_text(encoding="utf-8")).get("manifest", {})
+    if man.get("wall_time_s") is None: return None
+    params = man.get("parameters", {})
+    ci = ci_parameters or {}
+    which = "CI parameters" if ci and all(params.get(k) == v for k, v in ci.items()) else "default or other parameters"
+    return float(man["wall_time_s"]), which
+
+def syllabus_table(weeks: dict,  # week number -> (theme, [slugs])
+                   nbs_dir=None,  # the kit's notebooks folder (default: the checkout's)
+                   reports_dir=None) -> pd.DataFrame:  # recorded runs; None = none
+    "One row per scheduled notebook: week, theme, title, grade, autograded exercises, recorded run time; read now."
+    import pandas as pd
+    infos = {i.slug: i for i in paper_notebooks(nbs_dir)}
+    rows = []
+    for w, (theme, slugs) in weeks.items():
+        for s in slugs:
+            i = infos.get(s)
+            t = recorded_time(s, reports_dir, i.ci_parameters if i else None) if reports_dir is not None else None
+            exs = exercises(i.path) if i else []
+            rows.append(dict(week=w, theme=theme, slug=s, title=i.title if i else "(not in the kit yet)", grade=i.grade if i else None,
+                             exercises=len(exs), points=sum(e.points for e in exs),
+                             run_time=f"{t[0]:.0f} s ({t[1]})" if t else "not measured"))
+    return pd.DataFrame(rows)
+
+def unscheduled(weeks: dict, nbs_dir=None) -> list[str]:
+    "Kit notebooks that no week of `weeks` schedules."
+    planned = {s for _, slugs in weeks.values() for s in slugs}
+    return sorted(i.slug for i in paper_notebooks(nbs_dir) if i.slug not in planned)
