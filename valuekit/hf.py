@@ -5,6 +5,7 @@
 # %% ../nbs/00a_hf.ipynb #24ff20f5
 from __future__ import annotations
 import json, math, os, shutil, tempfile, time
+import numpy as np
 from dataclasses import dataclass
 from pathlib import Path
 from .models import LM, ModelError, _check_messages, _cache_root, _cut, pick_device, pick_dtype, plain_chat_format
@@ -208,6 +209,7 @@ class HFLM(LM):
                  max_length: int | None = None,  # longest input in tokens (contexts are cut on the left); default min(model's, 4096)
                  trust_remote_code: bool = False,  # run code shipped with a Hub model (only if you trust it)
                  revision: str | None = None,  # Hub revision
+                 prefix_cache_mb: float = 1024,  # memory for key/value states of recent prompts, reused by prompts that share a prefix; 0 = transformers' generate
                  **from_pretrained_kw):  # passed to AutoModelForCausalLM.from_pretrained
         super().__init__(cache)
         import torch
@@ -235,6 +237,10 @@ class HFLM(LM):
         self.max_length = int(max_length or min(limit, 4096))
         self._softcap = getattr(cfg, "final_logit_softcapping", None)
         self._project_only, self._head_checked = True, False  # checked on the first scoring call
+        eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        eos = tok.eos_token_id if eos is None else eos
+        self._eos_ids = set([eos] if isinstance(eos, int) else (eos or []))
+        self._prefixes = _PrefixStore(prefix_cache_mb*2**20) if prefix_cache_mb > 0 else None
 
     @property
     def fingerprint(self) -> str:
@@ -258,9 +264,9 @@ class HFLM(LM):
         return self.tokenizer.apply_chat_template(_check_messages(messages), tokenize=False, add_generation_prompt=True)
 
     def _limits(self, kind, params=None):
-        if kind == "generate" and params and params["temperature"] > 0: return 1, math.inf  # one seed per prompt
+        if kind == "generate" and params and params["temperature"] > 0 and self._prefixes is None: return 1, math.inf  # one seed per prompt
         if self.batch_size != "auto": return int(self.batch_size), math.inf
-        if kind == "generate": return 32, (16384 if self.device.startswith("cuda") else 4096)
+        if kind == "generate": return 32, (65536 if self.device.startswith("cuda") else 32768)  # prompt + new tokens, times rows
         return 256, (32768 if self.device.startswith("cuda") else 1024)  # on a CPU, batches beyond ~1k tokens fall out of cache and run slower
 
     # --- tokenizing ----------------------------------------------------------------------------
@@ -357,7 +363,7 @@ def _check_head(self):
 HFLM._score, HFLM._ll_batch, HFLM._check_head = _score, _ll_batch, _check_head
 
 # %% ../nbs/00a_hf.ipynb #33da3249
-def _gen_batch(self, items: list[_Prompt], max_new_tokens: int, temperature: float, seed, stop: list[str]) -> list[str]:
+def _gen_batch_plain(self, items: list[_Prompt], max_new_tokens: int, temperature: float, seed, stop: list[str]) -> list[str]:
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
     keep = max(1, self.max_length - max_new_tokens)
@@ -383,4 +389,90 @@ def _gen_batch(self, items: list[_Prompt], max_new_tokens: int, temperature: flo
         out = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kw)
     return [_cut(t, stop) for t in tok.batch_decode(out[:, T:], skip_special_tokens=True)]
 
+class _PrefixStore:
+    "Key/value states of prompts read recently, so that a later prompt sharing a prefix starts from them; least recently used out first."
+    def __init__(self, max_bytes: float): self.max_bytes, self.entries, self.hits, self.reused = max_bytes, {}, 0, 0
+
+    def longest(self, ids: tuple) -> tuple[tuple | None, int]:
+        "The stored prompt sharing the longest prefix with `ids`, and the length of that prefix."
+        best, n = None, 0
+        for key in self.entries:
+            m = min(len(key), len(ids))
+            if m <= n or key[0] != ids[0]: continue
+            same = np.flatnonzero(np.asarray(key[:m]) != np.asarray(ids[:m]))
+            common = int(same[0]) if len(same) else m
+            if common > n: best, n = key, common
+        return best, n
+
+    def get(self, key): self.entries[key] = self.entries.pop(key); return self.entries[key]  # most recently used last
+
+    def put(self, ids: tuple, kv: list):
+        size = sum(k.nbytes + v.nbytes for k, v in kv)
+        if size > self.max_bytes: return
+        self.entries.pop(ids, None); self.entries[ids] = kv
+        while sum(k.nbytes + v.nbytes for e in self.entries.values() for k, v in e) > self.max_bytes: self.entries.pop(next(iter(self.entries)))
+
+def _read_prompt(self, ids: tuple):
+    "The prompt's per-layer key/value states [1, heads, len, dim] and its next-token logits, starting from the longest stored prefix."
+    import torch
+    from transformers import DynamicCache
+    store = self._prefixes
+    key, n = store.longest(ids) if store is not None else (None, 0)
+    n = min(n, len(ids) - 1)  # at least one token is read, for the logits
+    cache = DynamicCache()  # no config: every layer keeps all its positions, so a stored prompt can be cut anywhere
+    if key is not None and n > 0:
+        for layer, (k, v) in enumerate(store.get(key)): cache.update(k[:, :, :n], v[:, :, :n], layer)
+        store.hits, store.reused = store.hits + 1, store.reused + n
+    x = torch.tensor([ids[n:]], device=self.device)
+    out = self.model(input_ids=x, position_ids=torch.arange(n, len(ids), device=self.device)[None], past_key_values=cache,
+                     use_cache=True, logits_to_keep=1)
+    kv = [(l.keys, l.values) for l in cache.layers]
+    if store is not None: store.put(ids, kv)
+    return kv, out.logits[0, -1].float()
+
+def _gen_batch(self, items: list[_Prompt], max_new_tokens: int, temperature: float, seed, stop: list[str]) -> list[str]:
+    "Continue each prompt from its stored prefix: one decoding batch, each row sampled with its own generator seeded with `seed`."
+    if self._prefixes is None: return _gen_batch_plain(self, items, max_new_tokens, temperature, seed, stop)
+    import torch
+    from transformers import DynamicCache
+    keep = max(1, self.max_length - max_new_tokens)
+    seqs = [it.ids[-keep:] for it in items]
+    with torch.inference_mode():
+        read = [_read_prompt(self, s) for s in seqs]
+        B, L = len(seqs), max(map(len, seqs))
+        cache = DynamicCache()
+        for layer in range(len(read[0][0])):  # left-pad every row's states to the longest prompt
+            k0, v0 = read[0][0][layer]
+            K = k0.new_zeros((B, k0.shape[1], L, k0.shape[3])); V = v0.new_zeros((B, v0.shape[1], L, v0.shape[3]))
+            for r, (kv, _) in enumerate(read): K[r, :, L - len(seqs[r]):], V[r, :, L - len(seqs[r]):] = kv[layer][0][0], kv[layer][1][0]
+            cache.update(K, V, layer)
+        mask = torch.zeros((B, L), dtype=torch.long, device=self.device)
+        for r, s in enumerate(seqs): mask[r, L - len(s):] = 1
+        pos = torch.tensor([len(s) for s in seqs], device=self.device)
+        logits = torch.stack([lg for _, lg in read])
+        rngs = [torch.Generator(device=self.device).manual_seed(seed) for _ in range(B)] if temperature > 0 else None
+        eos = self._eos_ids
+        rows, tokens = list(range(B)), [[] for _ in range(B)]  # rows still generating; tokens generated per row
+        for step in range(max_new_tokens):
+            if temperature > 0:
+                probs = (logits/temperature).softmax(-1)
+                nxt = torch.cat([torch.multinomial(probs[j:j+1], 1, generator=rngs[r])[:, 0] for j, r in enumerate(rows)])
+            else: nxt = logits.argmax(-1)
+            going = []
+            for j, (r, t) in enumerate(zip(rows, nxt.tolist())):
+                if t in eos: continue
+                tokens[r].append(t)
+                if stop and any(s in self.tokenizer.decode(tokens[r], skip_special_tokens=True) for s in stop): continue
+                going.append(j)
+            if not going or step == max_new_tokens - 1: break
+            if len(going) < len(rows):  # drop the finished rows from the batch
+                sel = torch.tensor(going, device=self.device)
+                cache.batch_select_indices(sel); mask, pos, nxt = mask[sel], pos[sel], nxt[sel]
+                rows = [rows[j] for j in going]
+            mask = torch.cat([mask, mask.new_ones((len(rows), 1))], 1)
+            out = self.model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos[:, None], past_key_values=cache, use_cache=True)
+            pos, logits = pos + 1, out.logits[:, -1].float()
+    return [_cut(self.tokenizer.decode(t, skip_special_tokens=True), stop) for t in tokens]
+
 HFLM._gen_batch = _gen_batch
+

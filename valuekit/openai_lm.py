@@ -255,10 +255,12 @@ def llama_cpp_server(gguf: str | Path,  # the model file
                      alias: str = "default",  # the model name clients ask for (load_lm("openai:<alias>"))
                      n_ctx: int = 2048,  # context length
                      port: int | None = None,  # None = a free port
+                     n_threads: int | None = None,  # CPU threads (None = all cores; the server's own default is half)
                      **kw) -> LocalServer:
     "Start llama.cpp's Python server (llama-cpp-python[server]) on one GGUF file."
     try: import llama_cpp.server  # noqa: F401
     except ImportError as e:
         raise ModelError(f"llama-cpp-python[server] is not installed ({e}); `make llama` builds and installs it") from None
     return LocalServer([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", "{port}",
-                        "--n_ctx", str(n_ctx), "--model_alias", alias], log_path, port=port, **kw)
+                        "--n_ctx", str(n_ctx), "--model_alias", alias,
+                        "--n_threads", str(n_threads or os.cpu_count() or 1)], log_path, port=port, **kw)

@@ -14,7 +14,8 @@ from .claims import STATUSES, load_results, drifted_exact
 __all__ = ['GRADES', 'STATUS_COLOURS', 'PAPERS_START', 'PAPERS_END', 'ReportError', 'NotebookFailed', 'find_nbs_dir', 'PaperInfo',
            'read_front_matter', 'read_paper_info', 'paper_notebooks', 'find_paper', 'declared_parameters', 'RunResult',
            'status_counts', 'run_paper', 'read_out_dir', 'claims_frame', 'format_value', 'overview_figure',
-           'render_notebook', 'build_report', 'run_status', 'paper_table_markdown', 'update_readme_table']
+           'render_notebook', 'slowest_papers', 'build_report', 'run_status', 'paper_table_markdown',
+           'update_readme_table']
 
 # %% ../nbs/05_report.ipynb #ca83e2ff
 GRADES = ("exact", "model-run", "toy", "lesson")
@@ -355,6 +356,18 @@ def _paper_rows(results: list[dict], pages: dict, grades: dict) -> list[list[str
     return rows
 
 # %% ../nbs/05_report.ipynb #c07f1cf1
+def _wall_time(d: dict) -> float | None:
+    "Seconds the notebook took to its results file (the manifest's `wall_time_s`), or None if it did not record them."
+    t = d["manifest"].get("wall_time_s")
+    return float(t) if isinstance(t, (int, float)) else None
+
+def slowest_papers(results: list[dict], n: int = 5) -> str:
+    "The total wall time of the papers and the `n` slowest, in words: where a faster run should start."
+    timed = sorted(((t, d["paper"]) for d in results if (t := _wall_time(d)) is not None), reverse=True)
+    if not timed: return "no paper recorded its wall time"
+    top = ", ".join(f"{slug} {t:.0f} s" for t, slug in timed[:n])
+    return f"{sum(t for t, _ in timed):.0f} s in all over {len(timed)} paper(s); slowest: {top}"
+
 def _index_html(results, problems, claims, pages, grades, figure_b64) -> str:
     "The report page."
     totals = {s: int((claims["status"] == s).sum()) for s in STATUSES}
@@ -365,7 +378,8 @@ def _index_html(results, problems, claims, pages, grades, figure_b64) -> str:
         parts += [f"<h2>Problems ({len(problems)})</h2>",
                   _html_table(["file", "problem"], [[_link(p["file"], pages.get(p.get("paper"))), f"<pre>{_h(p['problem'])}</pre>"]
                                                     for p in problems], "problems problem")]
-    parts += ["<h2>Papers</h2>", _html_table(["paper", "title", "grade", *STATUSES, "exact drifted", "models", "wall time (s)"],
+    parts += ["<h2>Papers</h2>", f"<p class='muted'>wall time: {html.escape(slowest_papers(results))}</p>",
+              _html_table(["paper", "title", "grade", *STATUSES, "exact drifted", "models", "wall time (s)"],
                                               _paper_rows(results, pages, grades), "papers")]
     if figure_b64: parts.append(f'<img alt="Claims by paper and status" src="data:image/png;base64,{figure_b64}">')
     rows = [[_h(r.paper), _h(r.id), _h(r.where), _h(r.description), _h(r.kind), _h(r.reported), _h(r.ours), _h(r.unit),
@@ -387,8 +401,9 @@ def _claims_md(results, problems, claims, has_figure) -> str:
     totals = {s: int((claims["status"] == s).sum()) for s in STATUSES}
     parts = ["# valuekit reproduction report", "", ", ".join(f"{v} {k}" for k, v in totals.items()) + f" ({len(claims)} claims, {len(results)} papers)", ""]
     if problems: parts += [f"## Problems ({len(problems)})", "", _md_table(["file", "problem"], [[p["file"], p["problem"]] for p in problems]), ""]
-    parts += ["## Papers", "", _md_table(["paper", "title", *STATUSES, "exact drifted"],
-              [[d["paper"], d["title"], *status_counts(d).values(), len(drifted_exact(d))] for d in results]), ""]
+    parts += ["## Papers", "", f"Wall time: {slowest_papers(results)}.", "",
+              _md_table(["paper", "title", *STATUSES, "exact drifted", "wall time (s)"],
+              [[d["paper"], d["title"], *status_counts(d).values(), len(drifted_exact(d)), _wall_time(d)] for d in results]), ""]
     if has_figure: parts += ["![Claims by paper and status](overview.png)", ""]
     parts += ["## Claims", "", _md_table(["paper", "claim", "where", "paper's value", "ours", "status", "note"],
               [[r.paper, r.id, r.where, r.reported, r.ours, r.status, r.note] for r in claims.itertuples()]), ""]
