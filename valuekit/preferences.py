@@ -11,9 +11,10 @@ import networkx as nx
 from scipy import optimize, special, stats
 
 # %% auto #0
-__all__ = ['PREFERENCE_TEMPLATE', 'sample_pairs', 'elicit_preferences', 'fit_thurstonian', 'preference_prob', 'utility_metrics',
-           'cyclic_triads', 'upgrade_graph', 'rank_values', 'graph_stats', 'draw_upgrade_graph',
-           'preferred_probability', 'similarity_matrix', 'similarity_clustermap', 'majority_graph',
+__all__ = ['PREFERENCE_TEMPLATE', 'DISSECTION_PROPERTIES', 'DISSECTION_SCENARIOS', 'DISSECTION_QUERY_CASES', 'sample_pairs',
+           'elicit_preferences', 'fit_thurstonian', 'preference_prob', 'utility_metrics', 'cyclic_triads',
+           'upgrade_graph', 'rank_values', 'graph_stats', 'draw_upgrade_graph', 'preferred_probability',
+           'similarity_matrix', 'similarity_clustermap', 'load_dissection_coefficients', 'majority_graph',
            'score_majority_graph', 'majority_cycles', 'cyclic_triples', 'condorcet_winner', 'borda_scores',
            'copeland_scores', 'aggregate_orders']
 
@@ -265,6 +266,29 @@ def similarity_clustermap(sim: pd.DataFrame,  # `similarity_matrix` output
     import seaborn as sns
     kw = dict(cmap="vlag", vmin=-1, vmax=1, figsize=(10, 10), xticklabels=True, yticklabels=True)
     return sns.clustermap(sim, **{**kw, **kwargs}).figure
+
+# %% ../nbs/08_preferences.ipynb #6a0bf974
+DISSECTION_PROPERTIES = ["harmless", "grammatically correct", "friendly", "polite", "interactive", "authoritative", "funny",
+                         "rhetorical devices", "complex words & sentences", "supporting materials", "well formatted",
+                         "admits limits", "persuasive", "step by step", "informal expressions", "non-repetitive", "clear",
+                         "relevant", "novel", "rich in information", "no minor errors", "no moderate errors", "no severe errors",
+                         "clarifies intent", "empathetic", "satisfies constraints", "supports stance", "corrects mistakes", "length"]
+DISSECTION_SCENARIOS = ["Advice", "Code", "Communication", "Creative Writing", "Daily Tasks", "Exam Questions", "Functional Writing",
+                        "Knowledge-aware", "NLP Tasks", "Others", "Unsafe Queries"]
+DISSECTION_QUERY_CASES = ["w_constraints", "w_stances", "w_mistakes", "intent_unclear", "express_feeling"]
+
+def load_dissection_coefficients(group: str,  # a scenario (DISSECTION_SCENARIOS) or a query case (DISSECTION_QUERY_CASES)
+                                 data_dir=None,  # local mirror; default VALUEKIT_DATA_DIR
+                                ) -> pd.DataFrame:  # judges x the 29 DISSECTION_PROPERTIES, posterior-mean coefficients
+    "Released Preference-Dissection coefficients of one query group: one row per judge (human + 32 LLMs), one column per property."
+    from valuekit.data import load
+    if group not in DISSECTION_SCENARIOS + DISSECTION_QUERY_CASES:
+        raise ValueError(f"unknown group {group!r}; scenarios: {DISSECTION_SCENARIOS}, query cases: {DISSECTION_QUERY_CASES}")
+    path = f"visualization/data/fitted_paras_comparison/model_{group}_fitted_paras.jsonl"
+    df = load("preference-dissection", path, required=["model_name", "parameters"], id_column="model_name", data_dir=data_dir)
+    bad = [(n, len(c)) for n, c in zip(df.model_name, df.parameters) if len(c) != len(DISSECTION_PROPERTIES)]
+    if bad: raise ValueError(f"{path}: expected {len(DISSECTION_PROPERTIES)} coefficients per judge, got {bad[:3]}")
+    return pd.DataFrame(df.parameters.tolist(), index=pd.Index(df.model_name, name="judge"), columns=DISSECTION_PROPERTIES)
 
 # %% ../nbs/08_preferences.ipynb #40712e35
 def majority_graph(votes: pd.DataFrame,  # one row per pairwise vote (or per counted pair)
