@@ -16,9 +16,9 @@ __all__ = ['LOW_COVERAGE', 'SCORE_PATTERN', 'RATING_PROMPT', 'PAIRWISE_PROMPT', 
            'PAIR_SCORE_MEC_PROMPT', 'YES_NO_PROMPT', 'UNIEVAL_DIMENSIONS', 'ASSERTION_JUDGE', 'MMVET_GRADER',
            'JudgeError', 'Prompt', 'Scale', 'expected_score', 'RatingJudge', 'rate_text', 'rate_dist', 'PairwiseJudge',
            'combine_orders', 'compare_text', 'compare_dist', 'order_verdicts', 'ReasonedPairJudge', 'count_tokens',
-           'majority_vote', 'reason_then_compare', 'PairScoreJudge', 'score_pairs', 'bpde', 'calibrate', 'hitlc',
-           'BooleanJudge', 'split_sentences', 'yes_probability', 'unieval_judge', 'Assertion', 'run_assertions',
-           'grade_by_rules', 'grade_with_llm']
+           'majority_vote', 'reason_then_compare', 'pair_decisions', 'PairScoreJudge', 'score_pairs', 'bpde',
+           'calibrate', 'hitlc', 'BooleanJudge', 'split_sentences', 'yes_probability', 'unieval_judge', 'Assertion',
+           'run_assertions', 'grade_by_rules', 'grade_with_llm']
 
 # %% ../nbs/02_judges.ipynb #96409243
 class JudgeError(ValueError):
@@ -367,6 +367,9 @@ class ReasonedPairJudge:
     stop: tuple = ("\n\n", "Verdict")  # a reasoning stage ends at the first of these
     wait: str = " Wait,"  # budget forcing: appended to the reasoning so that the judge thinks further
     wait_tokens: int = 32  # tokens generated after each `wait`
+    read: str = "generate"  # "generate": the verdict is written (verdict_tokens, greedy) and parsed; "dist": P(label) read
+    verdict_tokens: int = 2  # tokens written after verdict_reply when read == "generate"
+    pattern: str = r"^\s*\[*\s*([A-Za-z])\b"  # first group: the label at the start of the written verdict
 
 def count_tokens(lm, texts: Sequence[str]) -> np.ndarray:
     "Tokens in each text by the LM's tokenizer (no special tokens); whitespace-separated words when the LM has none."
@@ -398,10 +401,11 @@ def reason_then_compare(lm,  # any LM of the contract
                         seed: int = 0,  # sample j uses seed + j
                         waits: int = 0,  # budget forcing: extend every reply this many times, reading the verdict after each stage
                        ) -> pd.DataFrame:
-    "Reason-then-decide verdicts: one row per (item, order, sample, waits) with the reasoning, its tokens, P(first), P(second) and the verdict."
+    "Reason-then-decide verdicts: one row per (item, order, sample, waits) with the reasoning, its tokens, the verdict read and the verdict."
     if k < 1: raise JudgeError(f"k must be >= 1, got {k}")
     if waits < 0: raise JudgeError(f"waits must be >= 0, got {waits}")
     if len(judge.labels) != 2: raise JudgeError(f"a reasoned pairwise judge reads two labels (first, second better), got {judge.labels}")
+    if judge.read not in ("generate", "dist"): raise JudgeError(f"read must be 'generate' or 'dist', got {judge.read!r}")
     if temperature is None: temperature = 0.0 if k == 1 else 1.0
     if k > 1 and temperature == 0: warnings.warn("reason_then_compare: k > 1 with temperature 0 repeats the same greedy reply k times")
     rows, index = _rows(items)
@@ -418,16 +422,40 @@ def reason_then_compare(lm,  # any LM of the contract
             new = _generate(lm, ext, replace(judge, max_new_tokens=judge.max_new_tokens if w == 0 else judge.wait_tokens),
                             temperature, seed + j)
             texts = [t + (judge.wait if w else "") + n for t, n in zip(texts, new)]
-            P, cov = _dist(lm, [p + t + judge.verdict_reply for p, t in zip(prompts, texts)], cands)
-            covs.append(cov)
-            pos = [None if not np.isfinite(r).all() else "first" if r[0] > r[1] else "second" if r[1] > r[0] else "tie" for r in P]
+            asks = [p + t + judge.verdict_reply for p, t in zip(prompts, texts)]
+            if judge.read == "dist":
+                P, cov = _dist(lm, asks, cands)
+                covs.append(cov); said = [""] * len(asks)
+                pos = [None if not np.isfinite(r).all() else "first" if r[0] > r[1] else "second" if r[1] > r[0] else "tie" for r in P]
+            else:
+                said = _generate(lm, asks, replace(judge, max_new_tokens=judge.verdict_tokens, stop=()), 0.0, seed)
+                P, cov = np.full((len(asks), 2), np.nan), np.full(len(asks), np.nan)
+                found = [re.match(judge.pattern, t) for t in said]
+                where = dict(zip(judge.labels, ("first", "second")))
+                pos = [where.get(m.group(1)) if m else None for m in found]
             parts.append(pd.DataFrame({"item": item, "order": order, "sample": j, "waits": w, "text": texts,
-                                       "tokens": count_tokens(lm, texts), "p_first": P[:, 0], "p_second": P[:, 1], "covered": cov,
-                                       "verdict": [_to_answer(v, o) for v, o in zip(pos, order)]}))
+                                       "tokens": count_tokens(lm, texts), "said": said, "p_first": P[:, 0], "p_second": P[:, 1],
+                                       "covered": cov, "verdict": [_to_answer(v, o) for v, o in zip(pos, order)]}))
     df = pd.concat(parts, ignore_index=True)
     df["parsed"] = df.verdict.notna()
-    _check_coverage(np.concatenate(covs), "reason_then_compare")
+    if covs: _check_coverage(np.concatenate(covs), "reason_then_compare")
     return _report(df, "reason_then_compare")
+
+# %% ../nbs/02_judges.ipynb #23c3149c
+_DECISION = {"a": "A>B", "b": "B>A", "tie": "A=B"}
+
+def pair_decisions(verdict_ab,  # answer verdicts ('a'/'b'/'tie'; None = none) with the responses in the listed order
+                   verdict_ba,  # the same pairs' answer verdicts with the responses swapped
+                  ) -> tuple[np.ndarray, np.ndarray]:  # decision_1, decision_2 (game 2 in its swapped frame)
+    "JudgeBench-style decisions of the two games ('A>B'/'B>A'/'A=B', game 2 as stored: swapped) from per-order answer verdicts."
+    ab, ba = list(verdict_ab), list(verdict_ba)
+    if len(ab) != len(ba): raise JudgeError(f"{len(ab)} verdicts in order ab but {len(ba)} in order ba")
+    bad = sorted({str(v) for v in ab + ba if not _missing(v) and v not in _DECISION})
+    if bad: raise JudgeError(f"verdicts must be among {VERDICTS} or missing, got {bad}")
+    swap = {"a": "b", "b": "a", "tie": "tie"}
+    d1 = np.array([None if _missing(v) else _DECISION[v] for v in ab], dtype=object)
+    d2 = np.array([None if _missing(v) else _DECISION[swap[v]] for v in ba], dtype=object)
+    return d1, d2
 
 # %% ../nbs/02_judges.ipynb #9385df0a
 PAIR_SCORE_PROMPT = Prompt(
