@@ -2,6 +2,7 @@
 #   make reproduce   run every paper notebook at its default parameters, write reports/
 #   make test        notebooks and package in sync, nbdev_test (also on a second CPU configuration), pytest (papers through papermill)
 #   make llama       build and install llama.cpp's server (portable x86-64 build, ~5 min once; cached by its flags)
+#   make serve       serve the default model with llama.cpp until Ctrl-C; then: valuekit run SLUG --model openai:default
 #   make lab         JupyterLab on the notebooks, with the kit's environment
 #   make docs        the documentation site (needs Quarto); make docs-check works without it
 #   make readme      regenerate README.md from nbs/index.ipynb
@@ -20,7 +21,7 @@ ifneq ($(wildcard ../shared/data),)
 export VALUEKIT_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: help readme install model llama test test-sync test-nbdev test-variant test-py test-server reproduce report lab docs docs-check bench browser binder-check clean
+.PHONY: help readme install model llama serve test test-sync test-nbdev test-variant test-py test-server reproduce report lab docs docs-check bench browser binder-check clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -95,8 +96,14 @@ llama: $(VENV)/.llama-$(LLAMA_TAG)
 test-server: llama model
 	HF_HUB_OFFLINE=1 $(BIN)/pytest tests/test_openai_server.py
 
+# The fast CPU path for notebooks whose judge writes: llama.cpp's server on the default GGUF, all cores, 127.0.0.1.
+serve: llama model
+	HF_HUB_OFFLINE=1 $(BIN)/valuekit serve
+
+# JOBS=N runs up to N papers that use no model at once (model-run papers still run one at a time).
+JOBS ?= 1
 reproduce: install model
-	$(BIN)/valuekit reproduce --out $(OUT)
+	$(BIN)/valuekit reproduce --out $(OUT) --jobs $(JOBS)
 	$(BIN)/valuekit report --out $(OUT)
 
 report: install
@@ -121,9 +128,10 @@ binder-check:
 	  grep -qF "$$want" .venv-binder/plan.txt || { echo "Binder plan lacks: $$want (see .venv-binder/plan.txt)"; exit 1; }; done
 	@echo "Binder plan OK: Python 3.11, binder/requirements.txt, binder/postBuild"
 
-bench: install model
+bench: install model llama
 	HF_HUB_OFFLINE=1 $(PY) bench/lm_throughput.py
 	HF_HUB_OFFLINE=1 $(PY) bench/numerics.py
+	HF_HUB_OFFLINE=1 $(PY) bench/generate_throughput.py
 
 # README.md is generated from nbs/index.ipynb (nbdev's readme_nb) with nbconvert, so it needs no Quarto.
 README_OUT ?= README.md

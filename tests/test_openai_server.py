@@ -124,3 +124,25 @@ def test_server_down_is_a_clear_error():
     lm = load_lm("openai:gemma-3-270m", base_url=f"http://127.0.0.1:{_free_port()}/v1", cache=False, max_retries=0, timeout=5)
     with pytest.raises(ModelError, match="cannot reach the server"):
         lm.loglikelihood(REQS[:1])
+
+
+def test_valuekit_serve_is_found_by_openai_default():
+    "`valuekit serve` (make serve) serves the default GGUF; load_lm('openai:default') finds it; Ctrl-C stops it and removes the record."
+    import signal, subprocess, sys, time
+    from valuekit.openai_lm import served_base_url, served_path
+    cmd = [str(Path(sys.executable).parent / "valuekit"), "serve", "--port", str(_free_port()), "--threads", "2", "--n-ctx", "512"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = p.stdout.readline()  # printed once the server answers
+        assert "valuekit serve: the default model at http://127.0.0.1:" in first, first + (p.stdout.read() if p.poll() is not None else "")
+        url = first.split(" at ")[1].split()[0]
+        assert served_base_url("default") == url
+        lm = load_lm("openai:default", cache=False, max_retries=0)
+        assert lm.base_url == url
+        assert isinstance(lm.generate(["The capital of France is"], max_new_tokens=3)[0], str)
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=60) == 0
+        assert "stopping the server" in p.stdout.read()
+        assert served_base_url("default") is None and not served_path().exists()
+    finally:
+        if p.poll() is None: p.kill()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00b_openai.ipynb #26b8d8b8
 from __future__ import annotations
-import os, signal, socket, subprocess, sys, time, urllib.request, warnings
+import json, os, signal, socket, subprocess, sys, time, urllib.request, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +12,8 @@ from urllib.parse import urlparse
 from .models import LM, ModelError, plain_chat_format, _check_messages, _cut
 
 # %% auto #0
-__all__ = ['prompt_logprobs', 'OpenAILM', 'free_port', 'LocalServer', 'llama_cpp_server']
+__all__ = ['prompt_logprobs', 'OpenAILM', 'free_port', 'LocalServer', 'llama_cpp_server', 'served_path', 'record_served',
+           'served_base_url']
 
 # %% ../nbs/00b_openai.ipynb #4dbe75a7
 def prompt_logprobs(response: dict) -> tuple[list, int]:
@@ -57,10 +58,10 @@ class OpenAILM(LM):
         if not model: raise ModelError('name the served model: load_lm("openai:<model name>", base_url=...)')
         super().__init__(cache)
         import openai
-        base_url = base_url or os.environ.get("VALUEKIT_OPENAI_BASE_URL") or None
+        base_url = base_url or os.environ.get("VALUEKIT_OPENAI_BASE_URL") or served_base_url(model)
         key = os.environ.get("VALUEKIT_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")
         if key is None and base_url is None:
-            raise ModelError("no base_url and no API key: for a local server pass base_url='http://host:port/v1' (or set VALUEKIT_OPENAI_BASE_URL); "
+            raise ModelError("no base_url and no API key: for a local server pass base_url='http://host:port/v1' (or set VALUEKIT_OPENAI_BASE_URL, or run `make serve` for openai:default); "
                              "for OpenAI's API set OPENAI_API_KEY in the environment")
         self._client = openai.OpenAI(base_url=base_url, api_key=key or "EMPTY", timeout=timeout, max_retries=max_retries)
         u = urlparse(str(self._client.base_url).rstrip("/"))
@@ -264,3 +265,26 @@ def llama_cpp_server(gguf: str | Path,  # the model file
     return LocalServer([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", "{port}",
                         "--n_ctx", str(n_ctx), "--model_alias", alias,
                         "--n_threads", str(n_threads or os.cpu_count() or 1)], log_path, port=port, **kw)
+
+# %% ../nbs/00b_openai.ipynb #fa487ebf
+def served_path() -> Path:
+    "Where `valuekit serve` records the server it runs: its base URL, the model name and the serving process."
+    from valuekit.models import _cache_root
+    return _cache_root()/"served.json"
+
+def _alive(pid) -> bool:
+    try: os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError): return False
+    return True
+
+def record_served(base_url: str, model: str, pid: int | None = None) -> Path:
+    "Record a running server for `served_base_url` (pid: the process whose life the record lasts; default this one)."
+    p = served_path(); p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps({"base_url": base_url, "model": model, "pid": pid or os.getpid()}))
+    return p
+
+def served_base_url(model: str) -> str | None:
+    "The base URL of the server `valuekit serve` runs for `model`, while its process lives; else None."
+    try: d = json.loads(served_path().read_text())
+    except (OSError, ValueError): return None
+    return d.get("base_url") if isinstance(d, dict) and d.get("model") == model and _alive(d.get("pid")) else None
