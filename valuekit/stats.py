@@ -125,7 +125,7 @@ def monotonicity(steps,  # training step of each checkpoint
     tau = stats.kendalltau(steps, scores).statistic
     return float(tau if higher_is_better else -tau)
 
-# %% ../nbs/11_stats.ipynb #f2832db9
+# %% ../nbs/11_stats.ipynb #10f037a7
 import re as _re
 
 _PYTHIA = _re.compile(r"^pythia/evals/pythia-v1/(?P<model>pythia-[^/]+)/zero-shot/[^/]*_step(?P<step>\d+)\.json$")
@@ -136,6 +136,7 @@ def _pythia_params(name: str) -> float:
 
 def pythia_evals(models=None,  # Pythia model folders, e.g. "pythia-1.4b" or "pythia-70m-deduped"; None = all 16
                  steps=None,  # checkpoint steps to read, e.g. [143000]; None = all 27
+                 min_step: int | None = None,  # only checkpoints from this step on (e.g. the late ones)
                  tasks=None,  # task names or prefixes, e.g. ["crows_pairs_english"]; None = all 87
                  data_dir=None,  # local mirror; default VALUEKIT_DATA_DIR
                 ) -> pd.DataFrame:  # model, params, deduped, step, task, metric, value
@@ -148,7 +149,7 @@ def pythia_evals(models=None,  # Pythia model folders, e.g. "pythia-1.4b" or "py
         if bad: raise ValueError(f"no Pythia evaluations for {bad}; known models: {known}")
     rows = []
     for p, model, step in files:
-        if (models is not None and model not in models) or (steps is not None and step not in steps): continue
+        if (models is not None and model not in models) or (steps is not None and step not in steps) or (min_step is not None and step < min_step): continue
         for task, ms in load_json("eval-variance", p, data_dir=data_dir)["results"].items():
             if tasks is not None and not any(task == t or task.startswith(t + "_") for t in tasks): continue
             rows += [(model, _pythia_params(model), model.endswith("-deduped"), step, task, k, float(v)) for k, v in ms.items()]
