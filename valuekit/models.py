@@ -383,7 +383,7 @@ def load_lm(model: str = "default",  # "default", "tiny", a Hugging Face id or l
             dtype="auto",  # "auto" (bf16 on CUDA, fp32 elsewhere), "float32", "bfloat16", "float16"
             batch_size="auto",  # "auto" (token budget) or sequences per batch (requests per round for servers)
             cache=True,  # True (user cache), a path to a SQLite file, or False
-            **kw,  # backend options: trust_remote_code, revision, max_length (HF); base_url, timeout, concurrency (server)
+            **kw,  # backend options: trust_remote_code, revision, max_length, prefix_cache_mb (HF); base_url, timeout, concurrency (server)
             ) -> LM:
     "Load a language model behind the `LM` interface."
     if not isinstance(model, str) or not model: raise TypeError(f"model must be a non-empty string, not {model!r}")
