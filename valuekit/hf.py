@@ -306,6 +306,9 @@ class HFLM(LM):
     def _prepare_gen(self, prompts):
         return [_Prompt(tuple(ids), len(ids)) for ids in self._encode_many(prompts)]
 
+    def _prepare_embed(self, texts):
+        return [_Prompt(tuple(ids[:self.max_length]), min(len(ids), self.max_length)) for ids in self._encode_many(texts)]
+
 # %% ../nbs/00a_hf.ipynb #05fbcdca
 def _head_logits(self, h):
     "Logits for hidden states `h` [n, hidden] as the model's forward would compute them."
@@ -361,6 +364,24 @@ def _check_head(self):
               f"({got:.4f} vs {want:.4f}); using the full forward (slower)")
 
 HFLM._score, HFLM._ll_batch, HFLM._check_head = _score, _ll_batch, _check_head
+
+# %% ../nbs/00a_hf.ipynb #a9409bde
+def _embed_batch(self, items: list[_Prompt], layer: int, pool: str):
+    "Pooled hidden states [n, hidden] (float32 numpy) of right-padded `items`."
+    import torch
+    T = max(it.length for it in items)
+    ids = torch.full((len(items), T), self._pad, dtype=torch.long)
+    mask = torch.zeros((len(items), T), dtype=torch.long)
+    for r, it in enumerate(items): ids[r, :it.length] = torch.tensor(it.ids); mask[r, :it.length] = 1
+    with torch.inference_mode():
+        hs = self.model.base_model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), output_hidden_states=True).hidden_states
+        if not -len(hs) <= layer < len(hs): raise ValueError(f"layer={layer}, but {self.name} has hidden states 0..{len(hs) - 1} (or -1..-{len(hs)})")
+        h, m = hs[layer].float(), mask.to(self.device)
+        if pool == "last": out = h[torch.arange(len(items)), m.sum(1) - 1]
+        else: out = (h*m[..., None]).sum(1)/m.sum(1, keepdim=True)
+    return out.cpu().numpy()
+
+HFLM._embed_batch = _embed_batch
 
 # %% ../nbs/00a_hf.ipynb #33da3249
 def _gen_batch_plain(self, items: list[_Prompt], max_new_tokens: int, temperature: float, seed, stop: list[str]) -> list[str]:

@@ -239,6 +239,8 @@ class LM:
     def _ll_batch(self, items): raise NotImplementedError(f"{type(self).__name__} cannot compute log-likelihoods")
     def _prepare_gen(self, prompts): raise NotImplementedError(f"{type(self).__name__} cannot generate")
     def _gen_batch(self, items, **params): raise NotImplementedError(f"{type(self).__name__} cannot generate")
+    def _prepare_embed(self, texts): raise NotImplementedError(f"{type(self).__name__} cannot embed texts")
+    def _embed_batch(self, items, layer, pool): raise NotImplementedError(f"{type(self).__name__} cannot embed texts")
     def _limits(self, kind, params=None): return 16, math.inf
     def format_chat(self, messages: list[dict]) -> str:
         "The prompt string for a conversation (the plain-text format when the model has no chat template)."
@@ -344,6 +346,26 @@ class LM:
             stop = generate_kw.pop("stop", None)
             generate_kw["stop"] = ([stop] if isinstance(stop, str) else list(stop or [])) + [PLAIN_CHAT_STOP]
         return self.generate([prompt], **generate_kw)[0].strip()
+
+    def embed(self,
+              texts: list[str],  # texts to represent (each read on its own, with the tokenizer's special tokens)
+              layer: int = -1,  # which hidden state: 0 = the token embeddings, -1 = the last layer's output (after its final norm)
+              pool: str = "last",  # "last": the state at the last token; "mean": the mean over the text's tokens
+              ) -> np.ndarray:
+        "Hidden states of each text at `layer`, pooled over its tokens: an [n, hidden size] float32 array, batched and cached."
+        texts = _check_prompts(texts, "texts")
+        if pool not in ("last", "mean"): raise ValueError(f'pool must be "last" or "mean", not {pool!r}')
+        if not isinstance(layer, int): raise TypeError(f"layer must be an int (0 = embeddings, -1 = last), not {layer!r}")
+        items = self._prepare_embed(texts)
+        if not texts: return np.zeros((0, 0), np.float32)
+        mc, mt = self._limits("embed")
+        batches = plan_batches([it.length for it in items], None, mc, mt)
+        def check(vals, ps):
+            for v, p in zip(vals, ps):
+                if not np.isfinite(v).all(): raise ModelError(f"embed gave a non-finite hidden state for {p!r:.80} (in reduced precision try dtype='float32')")
+        vals = self._run("embed", texts, items, batches, lambda its: [list(map(float, v)) for v in self._embed_batch(its, layer, pool)],
+                         check, {"layer": layer, "pool": pool})
+        return np.array(vals, dtype=np.float32)
 
     def __repr__(self): return f"{type(self).__name__}({self.name!r}, device={self.device!r}, dtype={self.dtype!r})"
 

@@ -174,6 +174,11 @@ class OpenAILM(LM):
         return self._run("chat", [messages], [messages], [[0]], lambda ms: [_cut(self._chat(m, **kw), stop).strip() for m in ms],
                          lambda v, r: None, params)[0]
 
+    def embed(self, texts, layer=-1, pool="last"):
+        "Not available: an OpenAI-compatible server returns no hidden states."
+        raise NotImplementedError(f"{self.name} is served ({self.base_url}): a server returns no hidden states. Embed with a transformers "
+                                  "model — load_lm('default') or a Hugging Face id — or a sentence-embedding model")
+
     def __repr__(self): return f"OpenAILM({self.name!r}, base_url={self.base_url!r})"
 
 class _NotFound(Exception): pass
