@@ -19,7 +19,8 @@ tokens per prompt (temperature 1, seeds 0..k-1), and for each a second step (the
 Printed for each: wall and CPU seconds (the server's own CPU time for llama.cpp), generated tokens/s and prompt
 tokens/s (prompt tokens the engine was asked to continue, summed over requests, whether or not it re-read them). The
 last line is one JSON object with every figure and the ratios (> 1: valuekit is faster): ratio_vs_transformers,
-ratio_vs_llamacpp and prefix_sharing_speedup (valuekit_before / valuekit), plus how many replies valuekit and
+ratio_vs_llamacpp and prefix_sharing_speedup (valuekit_before / valuekit) in wall time, the same in CPU seconds
+(cpu_ratio_*: on a machine other jobs share, run with --threads 1 and read these), plus how many replies valuekit and
 valuekit_before agree on (the same seeds must give the same text).
 """
 from __future__ import annotations
@@ -149,10 +150,13 @@ def main():
                           tokens_per_s=round(gen_tokens / wall, 2), prompt_tokens_per_s=round(prompt_tokens / wall, 1), texts=texts)
         print(f"{name:>16}: {wall:7.1f} s wall, {cpu:7.1f} s CPU, {gen_tokens} tokens generated ({gen_tokens / wall:.1f}/s), "
               f"{prompt_tokens} prompt tokens ({prompt_tokens / wall:.0f}/s)", flush=True)
-    ratio = lambda a, b: round(runs[a]["wall_s"] / runs[b]["wall_s"], 3) if a in runs and b in runs else None
+    ratio = lambda a, b, t="wall_s": round(runs[a][t] / runs[b][t], 3) if a in runs and b in runs else None
     out = dict(n_prompts=args.n, k=args.k, threads=args.threads, notes=notes,
                ratio_vs_transformers=ratio("transformers", "valuekit"), ratio_vs_llamacpp=ratio("llamacpp", "valuekit"),
-               prefix_sharing_speedup=ratio("valuekit_before", "valuekit"))
+               prefix_sharing_speedup=ratio("valuekit_before", "valuekit"),
+               # in CPU seconds: the work itself, whatever else ran on the machine (with --threads 1 no thread waits spinning)
+               cpu_ratio_vs_transformers=ratio("transformers", "valuekit", "cpu_s"), cpu_ratio_vs_llamacpp=ratio("llamacpp", "valuekit", "cpu_s"),
+               cpu_prefix_sharing_speedup=ratio("valuekit_before", "valuekit", "cpu_s"))
     if "valuekit" in runs and "valuekit_before" in runs:
         a, b = runs["valuekit"]["texts"], runs["valuekit_before"]["texts"]
         out["same_replies_as_before"] = f"{sum(x == y for x, y in zip(a, b))}/{len(a)}"
