@@ -25,6 +25,9 @@ def test_every_paper_slug_is_present():
              # issue 14 (how much to trust a number), issue 12 (values), issue 13 (training toys)
              "eval-variance", "dcs", "fairness", "aloe",
              "morebench", "liveresearchbench", "evalagent", "flames", "nurvalues", "cvc", "value-kaleidoscope", "clash",
-             "hl-gauss", "vagram", "craft", "mm-rlhf", "renorm", "b-coder", "dpo-ppo", "i-mcts", "value-drifts"}
+             "hl-gauss", "vagram", "craft", "mm-rlhf", "renorm", "b-coder", "dpo-ppo", "i-mcts", "value-drifts",
+             # issue 11 (judges and reward models), issue 15 (lessons)
+             "compassjudger", "j1", "fare", "rocketeval", "rag-rewardbench", "mrmbench", "promptopinsumm",
+             "beyond-preferences", "social-impact-framework", "social-impact-coverage", "alignment-goals", "llm-eval-survey", "mme-survey"}
     present = {i.slug for i in INFOS}
     assert fixed <= present, f"paper notebooks missing: {sorted(fixed - present)}"
