@@ -4,7 +4,7 @@
 
 # %% ../nbs/00a_hf.ipynb #24ff20f5
 from __future__ import annotations
-import json, math, os, shutil, tempfile, time
+import functools, json, math, os, shutil, tempfile, time
 import numpy as np
 from dataclasses import dataclass
 from pathlib import Path
@@ -433,17 +433,45 @@ class _PrefixStore:
         self.entries.pop(ids, None); self.entries[ids] = kv
         while sum(k.nbytes + v.nbytes for e in self.entries.values() for k, v in e) > self.max_bytes: self.entries.pop(next(iter(self.entries)))
 
+@functools.cache
+def _roomy_layer():
+    "A transformers cache layer whose keys and values sit in a buffer with room to grow (defined on first use: imports transformers)."
+    import torch
+    from transformers.cache_utils import DynamicLayer
+    class RoomyLayer(DynamicLayer):
+        "Keys and values [batch, heads, positions, dim] with room for more positions: an update writes in place, no concatenation."
+        def __init__(self, keys, values, room: int):
+            super().__init__()
+            n = keys.shape[2]
+            self._k = keys.new_zeros((*keys.shape[:2], n + room, keys.shape[3])); self._k[:, :, :n] = keys
+            self._v = values.new_zeros((*values.shape[:2], n + room, values.shape[3])); self._v[:, :, :n] = values
+            self._n, self.device, self.is_initialized = n, keys.device, True
+            self._view()
+        def _view(self): self.keys, self.values = self._k[:, :, :self._n], self._v[:, :, :self._n]
+        def update(self, key_states, value_states, *args, **kwargs):
+            t = key_states.shape[2]
+            if self._n + t > self._k.shape[2]:  # out of room: grow the buffers
+                grow = lambda b, x: torch.cat([b[:, :, :self._n], x, x.new_zeros((*x.shape[:2], 64, x.shape[3]))], 2)
+                self._k, self._v = grow(self._k, key_states), grow(self._v, value_states)
+            else: self._k[:, :, self._n:self._n + t], self._v[:, :, self._n:self._n + t] = key_states, value_states
+            self._n += t; self._view()
+            return self.keys, self.values
+        def batch_select_indices(self, indices):
+            self._k, self._v = self._k[indices], self._v[indices]; self._view()
+    return RoomyLayer
+
 def _read_prompt(self, ids: tuple):
     "The prompt's per-layer key/value states [1, heads, len, dim] and its next-token logits, starting from the longest stored prefix."
     import torch
     from transformers import DynamicCache
+    from transformers.cache_utils import Cache
     store = self._prefixes
     key, n = store.longest(ids) if store is not None else (None, 0)
     n = min(n, len(ids) - 1)  # at least one token is read, for the logits
-    cache = DynamicCache()  # no config: every layer keeps all its positions, so a stored prompt can be cut anywhere
-    if key is not None and n > 0:
-        for layer, (k, v) in enumerate(store.get(key)): cache.update(k[:, :, :n], v[:, :, :n], layer)
+    if key is not None and n > 0:  # every layer keeps all its positions, so a stored prompt can be cut anywhere
+        cache = Cache(layers=[_roomy_layer()(k[:, :, :n], v[:, :, :n], len(ids) - n) for k, v in store.get(key)])
         store.hits, store.reused = store.hits + 1, store.reused + n
+    else: cache = DynamicCache()  # no config: every layer keeps all its positions (sliding-window layers too)
     x = torch.tensor([ids[n:]], device=self.device)
     out = self.model(input_ids=x, position_ids=torch.arange(n, len(ids), device=self.device)[None], past_key_values=cache,
                      use_cache=True, logits_to_keep=1)
@@ -455,18 +483,19 @@ def _gen_batch(self, items: list[_Prompt], max_new_tokens: int, temperature: flo
     "Continue each prompt from its stored prefix: one decoding batch, each row sampled with its own generator seeded with `seed`."
     if self._prefixes is None: return _gen_batch_plain(self, items, max_new_tokens, temperature, seed, stop)
     import torch
-    from transformers import DynamicCache
+    from transformers.cache_utils import Cache
     keep = max(1, self.max_length - max_new_tokens)
     seqs = [it.ids[-keep:] for it in items]
     with torch.inference_mode():
         read = [_read_prompt(self, s) for s in seqs]
         B, L = len(seqs), max(map(len, seqs))
-        cache = DynamicCache()
-        for layer in range(len(read[0][0])):  # left-pad every row's states to the longest prompt
+        layers = []
+        for layer in range(len(read[0][0])):  # every row's states left-padded to the longest prompt, with room for the new tokens
             k0, v0 = read[0][0][layer]
-            K = k0.new_zeros((B, k0.shape[1], L, k0.shape[3])); V = v0.new_zeros((B, v0.shape[1], L, v0.shape[3]))
-            for r, (kv, _) in enumerate(read): K[r, :, L - len(seqs[r]):], V[r, :, L - len(seqs[r]):] = kv[layer][0][0], kv[layer][1][0]
-            cache.update(K, V, layer)
+            l = _roomy_layer()(k0.new_zeros((B, k0.shape[1], 0, k0.shape[3])), v0.new_zeros((B, v0.shape[1], 0, v0.shape[3])), L + max_new_tokens)
+            for r, (kv, _) in enumerate(read): l._k[r, :, L - len(seqs[r]):L], l._v[r, :, L - len(seqs[r]):L] = kv[layer][0][0], kv[layer][1][0]
+            l._n = L; l._view(); layers.append(l)
+        cache = Cache(layers=layers)
         mask = torch.zeros((B, L), dtype=torch.long, device=self.device)
         for r, s in enumerate(seqs): mask[r, L - len(s):] = 1
         pos = torch.tensor([len(s) for s in seqs], device=self.device)
