@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_course.ipynb #c2f5639b
 from __future__ import annotations
-import os, re, sys, shutil, logging
+import ast, os, re, sys, shutil, logging
 from dataclasses import dataclass, field
 from pathlib import Path
 import nbformat
@@ -99,6 +99,10 @@ def exercise_problems(nb) -> list[str]:  # a notebook or its path
             chk = nb.cells[e.check].source
             if e.points <= 0: problems.append(f"{what}: the check is worth {e.points} points")
             if "assert" not in chk: problems.append(f"{what}: the check cell has no assert")
+            try: last = ast.parse(chk).body[-1:]
+            except SyntaxError as e: last = []; problems.append(f"{what}: the check does not parse ({e.msg}, line {e.lineno})")
+            if last and isinstance(last[0], ast.Expr) and not isinstance(last[0].value, ast.Call):
+                problems.append(f"{what}: the check ends with an expression, which nbgrader reads as partial credit: end with an assert")
             if e.names and not any(re.search(rf"\b{v}\b", chk) for v in e.names): problems.append(f"{what}: the check does not look at {e.names}")
         before = "\n".join(c.source for c in nb.cells[:e.solution] if c.cell_type == "code")
         for v in e.names:
