@@ -410,6 +410,12 @@ def _gen_batch_plain(self, items: list[_Prompt], max_new_tokens: int, temperatur
         out = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kw)
     return [_cut(t, stop) for t in tok.batch_decode(out[:, T:], skip_special_tokens=True)]
 
+def _common(a: tuple, b: tuple) -> int:
+    "Length of the common prefix of two token sequences."
+    m = min(len(a), len(b))
+    same = np.flatnonzero(np.asarray(a[:m]) != np.asarray(b[:m]))
+    return int(same[0]) if len(same) else m
+
 class _PrefixStore:
     "Key/value states of prompts read recently, so that a later prompt sharing a prefix starts from them; least recently used out first."
     def __init__(self, max_bytes: float): self.max_bytes, self.entries, self.hits, self.reused = max_bytes, {}, 0, 0
@@ -420,17 +426,19 @@ class _PrefixStore:
         for key in self.entries:
             m = min(len(key), len(ids))
             if m <= n or key[0] != ids[0]: continue
-            same = np.flatnonzero(np.asarray(key[:m]) != np.asarray(ids[:m]))
-            common = int(same[0]) if len(same) else m
+            common = _common(key, ids)
             if common > n: best, n = key, common
         return best, n
 
     def get(self, key): self.entries[key] = self.entries.pop(key); return self.entries[key]  # most recently used last
 
     def put(self, ids: tuple, kv: list):
+        "Store `ids`' states; a stored prompt that `ids` extends is dropped, `ids` covers it (a long one may differ in its last two tokens: a re-tokenized boundary)."
         size = sum(k.nbytes + v.nbytes for k, v in kv)
         if size > self.max_bytes: return
-        self.entries.pop(ids, None); self.entries[ids] = kv
+        slack = lambda k: 2 if len(k) >= 64 else 0
+        for key in [k for k in self.entries if len(k) <= len(ids) and _common(k, ids) >= len(k) - slack(k)]: del self.entries[key]
+        self.entries[ids] = kv
         while sum(k.nbytes + v.nbytes for e in self.entries.values() for k, v in e) > self.max_bytes: self.entries.pop(next(iter(self.entries)))
 
 @functools.cache
