@@ -21,6 +21,7 @@ def front_matter(nb) -> dict:
 def render(nb_path: Path, out_dir: Path) -> tuple[Path, str]:
     "Render a notebook to self-contained HTML, with its front-matter title as the page heading (as Quarto shows it)."
     nb = nbformat.read(nb_path, as_version=4)
+    nb.cells = [c for c in nb.cells if not c.source.lstrip().startswith("#| hide")]  # as nbdev leaves them out of the docs (solutions too)
     title = front_matter(nb).get("title")
     if title: nb.cells.insert(1, nbformat.v4.new_markdown_cell(f"# {title}"))
     else: title = next(l[2:].strip() for c in nb.cells if c.cell_type == "markdown" for l in c.source.splitlines() if l.startswith("# "))
@@ -74,6 +75,7 @@ def test_paper_page(info, execute, browser, tmp_path):
     if error is not None: pytest.fail(f"{info.slug} did not execute, so its page cannot be checked: {error}", pytrace=False)
     html, title = render(run.notebook_path, tmp_path)
     assert page_problems(browser, html, title) == [], f"page {html}"
+    assert "BEGIN SOLUTION" not in html.read_text(encoding="utf-8"), f"page {html} shows an exercise's solution"
 
 
 def test_checker_catches_an_error_cell(browser, tmp_path):

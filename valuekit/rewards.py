@@ -17,7 +17,7 @@ __all__ = ['JUDGEBENCH_MODELS', 'JUDGEBENCH_CATEGORIES', 'JUDGEBENCH_DECISIONS',
            'load_judgebench', 'judgebench_outputs', 'load_judgebench_output', 'flip_decision', 'two_game_votes',
            'two_game_accuracy', 'clip_text', 'RewardModel', 'LMRewardModel', 'HFRewardModel', 'tiny_reward_model',
            'JudgeRewardModel', 'fill_template', 'parse_checklist', 'grade_checklists', 'checklist_scores',
-           'model_scores', 'fit_item_weights', 'rank_agreement', 'probe_accuracy', 'markdown_tables', 'as_number']
+           'model_scores', 'fit_item_weights', 'rank_agreement', 'probe_accuracy', 'as_number']
 
 # %% ../nbs/10_rewards.ipynb #88f037c8
 class RewardError(ValueError):
@@ -529,22 +529,6 @@ def probe_accuracy(X,  # [n, d] frozen representations (e.g. LM.embed)
     return {**out, "probe": probe} if return_probe else out
 
 # %% ../nbs/10_rewards.ipynb #bc18f7b0
-def markdown_tables(text: str) -> list[pd.DataFrame]:
-    "Every pipe table in a Markdown text, as DataFrames of stripped cell strings; attrs['line'] = its header's line number (1-based)."
-    lines, out, i = text.split("\n"), [], 0
-    row = lambda l: [c.strip() for c in l.strip().strip("|").split("|")]
-    while i < len(lines) - 1:
-        if lines[i].strip().startswith("|") and re.fullmatch(r"\s*\|?(\s*:?-+:?\s*\|)+\s*:?-*:?\s*\|?\s*", lines[i + 1]):
-            head, j, body = row(lines[i]), i + 2, []
-            while j < len(lines) and lines[j].strip().startswith("|"):
-                cells = row(lines[j])
-                if len(cells) != len(head): raise RewardError(f"line {j + 1}: {len(cells)} cells in a table with {len(head)} columns")
-                body.append(cells); j += 1
-            df = pd.DataFrame(body, columns=head); df.attrs["line"] = i + 1
-            out.append(df); i = j
-        else: i += 1
-    return out
-
 def as_number(cell) -> float:
     "The number in a table cell ('**63.06**' -> 63.06, '79.6%' -> 79.6); NaN when there is none."
     m = re.search(r"-?\d+(?:\.\d+)?", str(cell).replace(",", ""))
