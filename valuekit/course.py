@@ -5,6 +5,7 @@
 # %% ../nbs/14_course.ipynb #c2f5639b
 from __future__ import annotations
 import ast, os, re, sys, shutil, logging
+import pandas as pd
 from dataclasses import dataclass, field
 from pathlib import Path
 import nbformat
@@ -265,7 +266,6 @@ def syllabus_table(weeks: dict,  # week number -> (theme, [slugs])
                    nbs_dir=None,  # the kit's notebooks folder (default: the checkout's)
                    reports_dir=None) -> pd.DataFrame:  # recorded runs; None = none
     "One row per scheduled notebook: week, theme, title, grade, autograded exercises, recorded run time; read now."
-    import pandas as pd
     infos = {i.slug: i for i in paper_notebooks(nbs_dir)}
     rows = []
     for w, (theme, slugs) in weeks.items():
