@@ -175,19 +175,24 @@ def cyclic_triads(prefs: pd.DataFrame,  # comparisons a, b, p (several rows for 
                       "tied_pairs": int(tied.sum())})
 
 # %% ../nbs/08_preferences.ipynb #5767ca75
+def _summed_pairs(table: pd.DataFrame, first: str, second: str, weight: str | None, what: str, self_pair: str) -> pd.Series:
+    "Weights (or row counts) summed per (first, second) pair, after checking the columns, the weights and self-pairs."
+    missing = [c for c in (first, second) + ((weight,) if weight else ()) if c not in table.columns]
+    if missing: raise ValueError(f"{what} lacks columns {missing}; it has {list(table.columns)}")
+    w = table[weight].astype(float) if weight else pd.Series(1.0, index=table.index)
+    bad = w.isna() | (w < 0)
+    if bad.any(): raise ValueError(f"{what}: weights must be non-negative numbers; row {w[bad].index[0]} is {w[bad].iloc[0]}")
+    same = table[table[first] == table[second]]
+    if len(same): raise ValueError(f"{len(same)} {self_pair}, e.g. row {same.index[0]} ({same[first].iloc[0]!r})")
+    return pd.DataFrame({"a": table[first], "b": table[second], "w": w}).groupby(["a", "b"], sort=False).w.sum()
+
 def upgrade_graph(edges: pd.DataFrame,  # one row per judgement (or per aggregated edge)
                   source: str = "from",  # column: the value judged less wise
                   target: str = "to",  # column: the value judged wiser
                   weight: str | None = None,  # column of non-negative weights; None counts rows
                  ) -> nx.DiGraph:
     "Directed 'wiser than' graph: edge source -> target, parallel judgements summed into `weight`."
-    missing = [c for c in (source, target) + ((weight,) if weight else ()) if c not in edges.columns]
-    if missing: raise ValueError(f"edge table lacks columns {missing}; it has {list(edges.columns)}")
-    w = edges[weight].astype(float) if weight else pd.Series(1.0, index=edges.index)
-    if w.isna().any() or (w < 0).any(): raise ValueError(f"weights must be non-negative numbers; row {w[w.isna() | (w < 0)].index[0]} is {w[w.isna() | (w < 0)].iloc[0]}")
-    loops = edges[edges[source] == edges[target]]
-    if len(loops): raise ValueError(f"{len(loops)} judgements upgrade a value to itself, e.g. row {loops.index[0]} ({loops[source].iloc[0]!r})")
-    agg = pd.DataFrame({"s": edges[source], "t": edges[target], "w": w}).groupby(["s", "t"], sort=False).w.sum()
+    agg = _summed_pairs(edges, source, target, weight, "edge table", "judgements upgrade a value to itself")
     g = nx.DiGraph()
     g.add_weighted_edges_from((s, t, float(x)) for (s, t), x in agg.items())
     return g
@@ -297,13 +302,7 @@ def majority_graph(votes: pd.DataFrame,  # one row per pairwise vote (or per cou
                    weight: str | None = None,  # column of vote counts; None counts rows
                   ) -> nx.DiGraph:  # edge u -> v when strictly more votes put u above v; attributes for, against, margin
     "Pairwise-majority relation of a set of pairwise votes (an exact tie gives no edge)."
-    missing = [c for c in (winner, loser) + ((weight,) if weight else ()) if c not in votes.columns]
-    if missing: raise ValueError(f"vote table lacks columns {missing}; it has {list(votes.columns)}")
-    w = votes[weight].astype(float) if weight else pd.Series(1.0, index=votes.index)
-    if w.isna().any() or (w < 0).any(): raise ValueError(f"vote counts must be non-negative numbers; row {w[w.isna() | (w < 0)].index[0]} is not")
-    same = votes[votes[winner] == votes[loser]]
-    if len(same): raise ValueError(f"{len(same)} votes compare an option with itself, e.g. row {same.index[0]} ({same[winner].iloc[0]!r})")
-    count = pd.DataFrame({"u": votes[winner], "v": votes[loser], "w": w}).groupby(["u", "v"], sort=False).w.sum().to_dict()
+    count = _summed_pairs(votes, winner, loser, weight, "vote table", "votes compare an option with itself").to_dict()
     g = nx.DiGraph()
     g.add_nodes_from(pd.unique(pd.concat([votes[winner], votes[loser]])))
     for (u, v), n in count.items():
