@@ -488,14 +488,15 @@ def _read_prompt(self, ids: tuple):
     return kv, out.logits[0, -1].float()
 
 def _gen_batch(self, items: list[_Prompt], max_new_tokens: int, temperature: float, seed, stop: list[str]) -> list[str]:
-    "Continue each prompt from its stored prefix: one decoding batch, each row sampled with its own generator seeded with `seed`."
+    "Continue each prompt from its stored prefix: one decoding batch, row i sampled with its own generator seeded with `seed[i]`."
     if self._prefixes is None: return _gen_batch_plain(self, items, max_new_tokens, temperature, seed, stop)
     import torch
     from transformers.cache_utils import Cache
     keep = max(1, self.max_length - max_new_tokens)
     seqs = [it.ids[-keep:] for it in items]
     with torch.inference_mode():
-        read = [_read_prompt(self, s) for s in seqs]
+        once = {s: _read_prompt(self, s) for s in dict.fromkeys(seqs)}  # rows with the same prompt share one read
+        read = [once[s] for s in seqs]
         B, L = len(seqs), max(map(len, seqs))
         layers = []
         for layer in range(len(read[0][0])):  # every row's states left-padded to the longest prompt, with room for the new tokens
@@ -508,7 +509,7 @@ def _gen_batch(self, items: list[_Prompt], max_new_tokens: int, temperature: flo
         for r, s in enumerate(seqs): mask[r, L - len(s):] = 1
         pos = torch.tensor([len(s) for s in seqs], device=self.device)
         logits = torch.stack([lg for _, lg in read])
-        rngs = [torch.Generator(device=self.device).manual_seed(seed) for _ in range(B)] if temperature > 0 else None
+        rngs = [torch.Generator(device=self.device).manual_seed(s) for s in seed] if temperature > 0 else None
         eos = self._eos_ids
         rows, tokens = list(range(B)), [[] for _ in range(B)]  # rows still generating; tokens generated per row
         for step in range(max_new_tokens):
@@ -533,4 +534,5 @@ def _gen_batch(self, items: list[_Prompt], max_new_tokens: int, temperature: flo
     return [_cut(self.tokenizer.decode(t, skip_special_tokens=True), stop) for t in tokens]
 
 HFLM._gen_batch = _gen_batch
+HFLM.seeds_per_row = property(lambda self: self._prefixes is not None, doc="The prefix path samples each row with its own seed")
 

@@ -131,7 +131,7 @@ def _check_prefix_free(cands: Sequence[str], what: str):
         warnings.warn(f"{what}: candidate {clash[0][0]!r} is a prefix of {clash[0][1]!r} ({len(clash)} such pairs); its probability "
                       "includes theirs. End every candidate with a terminator, e.g. candidate='{}]' after a reply ending in '['")
 
-def _generate(lm, prompts: list[str], judge, temperature: float, seed: int) -> list[str]:
+def _generate(lm, prompts: list[str], judge, temperature: float, seed: int | list[int]) -> list[str]:
     kw = dict(max_new_tokens=judge.max_new_tokens, temperature=temperature, seed=seed)
     if judge.stop: kw["stop"] = list(judge.stop)
     out = lm.generate(prompts, **kw)
@@ -414,29 +414,30 @@ def reason_then_compare(lm,  # any LM of the contract
     prompts, item, order = [], [], []
     for o in orders:
         prompts += judge.prompt.render(lm, _in_order(rows, o)); item += list(index); order += [o] * len(rows)
-    parts, covs = [], []
-    for j in range(k):
-        texts = [""] * len(prompts)
-        for w in range(waits + 1):
-            ext = [p + t + (judge.wait if w else "") for p, t in zip(prompts, texts)]
-            new = _generate(lm, ext, replace(judge, max_new_tokens=judge.max_new_tokens if w == 0 else judge.wait_tokens),
-                            temperature, seed + j)
-            texts = [t + (judge.wait if w else "") + n for t, n in zip(texts, new)]
-            asks = [p + t + judge.verdict_reply for p, t in zip(prompts, texts)]
-            if judge.read == "dist":
-                P, cov = _dist(lm, asks, cands)
-                covs.append(cov); said = [""] * len(asks)
-                pos = [None if not np.isfinite(r).all() else "first" if r[0] > r[1] else "second" if r[1] > r[0] else "tie" for r in P]
-            else:
-                said = _generate(lm, asks, replace(judge, max_new_tokens=judge.verdict_tokens, stop=()), 0.0, seed)
-                P, cov = np.full((len(asks), 2), np.nan), np.full(len(asks), np.nan)
-                found = [re.match(judge.pattern, t) for t in said]
-                where = dict(zip(judge.labels, ("first", "second")))
-                pos = [where.get(m.group(1)) if m else None for m in found]
-            parts.append(pd.DataFrame({"item": item, "order": order, "sample": j, "waits": w, "text": texts,
-                                       "tokens": count_tokens(lm, texts), "said": said, "p_first": P[:, 0], "p_second": P[:, 1],
-                                       "covered": cov, "verdict": [_to_answer(v, o) for v, o in zip(pos, order)]}))
-    df = pd.concat(parts, ignore_index=True)
+    n = len(prompts)  # the k samples of every prompt go to the model in one call (sample j: seed + j)
+    every, seeds = prompts * k, [seed + j for j in range(k) for _ in range(n)]
+    parts, covs, texts = {}, [], [""] * len(every)
+    for w in range(waits + 1):
+        ext = [p + t + (judge.wait if w else "") for p, t in zip(every, texts)]
+        new = _generate(lm, ext, replace(judge, max_new_tokens=judge.max_new_tokens if w == 0 else judge.wait_tokens), temperature, seeds)
+        texts = [t + (judge.wait if w else "") + x for t, x in zip(texts, new)]
+        asks = [p + t + judge.verdict_reply for p, t in zip(every, texts)]
+        if judge.read == "dist":
+            P, cov = _dist(lm, asks, cands)
+            covs.append(cov); said = [""] * len(asks)
+            pos = [None if not np.isfinite(r).all() else "first" if r[0] > r[1] else "second" if r[1] > r[0] else "tie" for r in P]
+        else:
+            said = _generate(lm, asks, replace(judge, max_new_tokens=judge.verdict_tokens, stop=()), 0.0, seed)
+            P, cov = np.full((len(asks), 2), np.nan), np.full(len(asks), np.nan)
+            found = [re.match(judge.pattern, t) for t in said]
+            where = dict(zip(judge.labels, ("first", "second")))
+            pos = [where.get(m.group(1)) if m else None for m in found]
+        for j in range(k):
+            s = slice(j * n, (j + 1) * n)
+            parts[j, w] = pd.DataFrame({"item": item, "order": order, "sample": j, "waits": w, "text": texts[s],
+                                        "tokens": count_tokens(lm, texts[s]), "said": said[s], "p_first": P[s, 0], "p_second": P[s, 1],
+                                        "covered": cov[s], "verdict": [_to_answer(v, o) for v, o in zip(pos[s], order)]})
+    df = pd.concat([parts[key] for key in sorted(parts)], ignore_index=True)  # sample by sample, each by stage
     df["parsed"] = df.verdict.notna()
     if covs: _check_coverage(np.concatenate(covs), "reason_then_compare")
     return _report(df, "reason_then_compare")
@@ -508,21 +509,24 @@ def score_pairs(lm,  # any LM of the contract
     if temperature is None: temperature = 0.0 if k == 1 else 1.0
     if k > 1 and temperature == 0: warnings.warn("score_pairs: k > 1 with temperature 0 repeats the same greedy reply k times")
     rows, index = _rows(items)
+    shown = {o: judge.prompt.render(lm, _in_order(rows, o), **_scale_fields(judge.scale)) for o in orders}
+    runs = [(o, j) for o in orders for j in range(k)]  # every order and sample in one call (sample j: seed + j)
+    every = [p for o, j in runs for p in shown[o]]
+    seeds = [seed + j for o, j in runs for _ in shown[o]]
+    texts = _generate(lm, every, judge, temperature, seeds)
+    if judge.scores_reply is not None: texts = _scores_step(lm, every, texts, judge, seeds)
     parts = []
-    for o in orders:
-        prompts = judge.prompt.render(lm, _in_order(rows, o), **_scale_fields(judge.scale))
-        for j in range(k):
-            texts = _generate(lm, prompts, judge, temperature, seed + j)
-            if judge.scores_reply is not None: texts = _scores_step(lm, prompts, texts, judge, seed + j)
-            s = np.array([_read_pair(judge.prompt.reply + t, judge) for t in texts], float).reshape(-1, 2)
-            sa, sb = (s[:, 0], s[:, 1]) if o == "ab" else (s[:, 1], s[:, 0])
-            parts.append(pd.DataFrame({"item": index, "order": o, "sample": j, "text": texts, "score_a": sa, "score_b": sb}))
+    for r, (o, j) in enumerate(runs):
+        t = texts[r * len(index):(r + 1) * len(index)]
+        s = np.array([_read_pair(judge.prompt.reply + x, judge) for x in t], float).reshape(-1, 2)
+        sa, sb = (s[:, 0], s[:, 1]) if o == "ab" else (s[:, 1], s[:, 0])
+        parts.append(pd.DataFrame({"item": index, "order": o, "sample": j, "text": t, "score_a": sa, "score_b": sb}))
     df = pd.concat(parts, ignore_index=True)
     df["parsed"] = df.score_a.notna() & df.score_b.notna()
     df["verdict"] = verdict_from_scores(df.score_a, df.score_b)
     return _report(df, "score_pairs")
 
-def _scores_step(lm, prompts: list[str], texts: list[str], judge: PairScoreJudge, seed: int) -> list[str]:
+def _scores_step(lm, prompts: list[str], texts: list[str], judge: PairScoreJudge, seed: int | list[int]) -> list[str]:
     "Second step of two-step replies: append `scores_reply` to each generated evidence and generate the scores greedily."
     step = replace(judge, max_new_tokens=judge.scores_max_new_tokens, stop=judge.scores_stop)
     more = _generate(lm, [p + t + judge.scores_reply for p, t in zip(prompts, texts)], step, 0.0, seed)

@@ -184,6 +184,16 @@ def _check_prompts(prompts, what="prompts") -> list[str]:
         if not isinstance(p, str): raise TypeError(f"{what}[{i}] is {type(p).__name__}, not a string")
     return prompts
 
+def _check_seeds(seed, n: int) -> list[int]:
+    "One integer seed per prompt, from one seed for all or a list with one per prompt."
+    if isinstance(seed, (list, tuple, np.ndarray)):
+        if len(seed) != n: raise ValueError(f"seed is a list of {len(seed)} seeds for {n} prompts; give one per prompt, or one int for all")
+        seeds = list(seed)
+    else: seeds = [seed]*n
+    for i, s in enumerate(seeds):
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)): raise TypeError(f"seed[{i}] is {s!r:.40}, not an integer")
+    return [int(s) for s in seeds]
+
 def _cut(text: str, stop: list[str]) -> str:
     "`text` up to the first occurrence of any stop string."
     cuts = [text.find(s) for s in stop if s in text]
@@ -242,6 +252,7 @@ class LM:
     def _prepare_embed(self, texts): raise NotImplementedError(f"{type(self).__name__} cannot embed texts")
     def _embed_batch(self, items, layer, pool): raise NotImplementedError(f"{type(self).__name__} cannot embed texts")
     def _limits(self, kind, params=None): return 16, math.inf
+    seeds_per_row: bool = False  # True: `_gen_batch` takes `seed` as a list, one per item (else it is called once per distinct seed)
     def format_chat(self, messages: list[dict]) -> str:
         "The prompt string for a conversation (the plain-text format when the model has no chat template)."
         return plain_chat_format(messages)
@@ -249,10 +260,11 @@ class LM:
     def has_chat_template(self) -> bool: return False
 
     # --- caching -------------------------------------------------------------------------------
-    def _keys(self, method, payloads, params=None):
+    def _keys(self, method, payloads, params=None):  # params: one dict for all payloads, or a list with one per payload
         if not self.cache.enabled: return [None]*len(payloads)
-        head = [self.fingerprint, str(self.dtype), method, params]
-        return [_sha256(json.dumps(head + [p], ensure_ascii=False, separators=(",", ":"))) for p in payloads]
+        each = params if isinstance(params, list) else [params]*len(payloads)
+        return [_sha256(json.dumps([self.fingerprint, str(self.dtype), method, q, p], ensure_ascii=False, separators=(",", ":")))
+                for q, p in zip(each, payloads)]
 
     def _run(self, method, payloads, items, batches, compute, check, params=None):
         "Answer `payloads` batch by batch from the cache or `compute`, storing each computed batch at once."
@@ -317,7 +329,7 @@ class LM:
                  prompts: list[str],  # prompt strings, continued as they are
                  max_new_tokens: int = 128,  # most tokens generated per prompt
                  temperature: float = 0.0,  # 0 = greedy
-                 seed: int = 0,  # sampling seed (each prompt is sampled with it; ignored when greedy)
+                 seed: int | list[int] = 0,  # sampling seed for every prompt, or a list with one per prompt (ignored when greedy)
                  stop: str | list[str] | None = None,  # cut the text at the first of these strings (not included)
                  ) -> list[str]:
         "Continue each prompt; greedy by default, reproducible with `seed` when sampling."
@@ -327,15 +339,26 @@ class LM:
         if temperature < 0: raise ValueError(f"temperature must be >= 0, not {temperature}")
         stop = [stop] if isinstance(stop, str) else list(stop or [])
         if any(not s for s in stop): raise ValueError("stop strings must be non-empty")
-        params = dict(max_new_tokens=int(max_new_tokens), temperature=float(temperature),
-                      seed=int(seed) if temperature > 0 else None, stop=stop)
+        seeds = _check_seeds(seed, len(prompts)) if temperature > 0 else [None]*len(prompts)
+        each = [dict(max_new_tokens=int(max_new_tokens), temperature=float(temperature), seed=s, stop=stop) for s in seeds]
         items = self._prepare_gen(prompts)
-        mc, mt = self._limits("generate", params)
-        batches = plan_batches([it.length + params["max_new_tokens"] for it in items], None, mc, mt)
+        mc, mt = self._limits("generate", each[0])
+        batches = plan_batches([it.length + int(max_new_tokens) for it in items], None, mc, mt)
         def check(vals, ps):
             for v, p in zip(vals, ps):
                 if not isinstance(v, str): raise ModelError(f"generate returned {type(v).__name__} for prompt {p!r:.80}")
-        return self._run("generate", prompts, items, batches, lambda its: self._gen_batch(its, **params), check, params)
+        params = dict(max_new_tokens=int(max_new_tokens), temperature=float(temperature), stop=stop)
+        return self._run("generate", prompts, list(zip(items, seeds)), batches, lambda pairs: self._gen_seeded(pairs, **params), check, each)
+
+    def _gen_seeded(self, pairs: list[tuple], **params) -> list[str]:
+        "Generate for (item, seed) pairs: in one batch when the backend takes a seed per row, else one batch per distinct seed."
+        items, seeds = [it for it, _ in pairs], [s for _, s in pairs]
+        if self.seeds_per_row: return self._gen_batch(items, seed=seeds, **params)
+        out = [None]*len(items)
+        for s in dict.fromkeys(seeds):
+            idx = [i for i, t in enumerate(seeds) if t == s]
+            for i, v in zip(idx, self._gen_batch([items[i] for i in idx], seed=s, **params)): out[i] = v
+        return out
 
     def chat(self,
              messages: list[dict],  # [{"role": "system"|"user"|"assistant", "content": ...}, ...]
