@@ -100,10 +100,10 @@ test-server: llama model
 serve: llama model
 	HF_HUB_OFFLINE=1 $(BIN)/valuekit serve
 
-# JOBS=N runs up to N papers that use no model at once (model-run papers still run one at a time).
+# JOBS=N runs N papers at once (cores split between them); papers whose results are up to date are kept unless RERUN=1.
 JOBS ?= 1
 reproduce: install model
-	$(BIN)/valuekit reproduce --out $(OUT) --jobs $(JOBS)
+	$(BIN)/valuekit reproduce --out $(OUT) --jobs $(JOBS)$(if $(RERUN), --rerun)
 	$(BIN)/valuekit report --out $(OUT)
 
 report: install

@@ -4,13 +4,14 @@
 
 # %% ../nbs/07_cli.ipynb #e9381b23
 from __future__ import annotations
-import argparse, os, signal, sys, warnings
+import argparse, math, os, signal, sys, warnings
 from pathlib import Path
+from .claims import load_results
 from .report import (ReportError, STATUSES, build_report, find_nbs_dir, find_paper, paper_notebooks,
-                             paper_table_markdown, read_out_dir, run_paper, run_status, update_readme_table)
+                             paper_table_markdown, read_out_dir, run_paper, run_status, up_to_date, update_readme_table)
 
 # %% auto #0
-__all__ = ['SERVE_PORT', 'cmd_list', 'cmd_run', 'uses_model', 'cmd_reproduce', 'cmd_report', 'cmd_prepare', 'cmd_serve', 'main']
+__all__ = ['SERVE_PORT', 'cmd_list', 'cmd_run', 'cmd_reproduce', 'cmd_report', 'cmd_prepare', 'cmd_serve', 'main']
 
 # %% ../nbs/07_cli.ipynb #5a6dc65f
 def _limit(s: str) -> int | None:
@@ -42,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
     a = sub.add_parser("reproduce", parents=[common, model], help="run every paper notebook, then build the report")
     a.add_argument("--only", nargs="+", metavar="SLUG", help="run only these papers")
-    a.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="run up to N papers that use no model at once (threads split between them); model-run papers run one at a time")
+    a.add_argument("--jobs", type=int, default=1, metavar="N", help="run N papers at once, the cores split between them (default 1)")
+    a.add_argument("--rerun", action="store_true", help="run every paper, even those whose results are up to date")
     a.set_defaults(func=cmd_reproduce)
     rp = sub.add_parser("report", parents=[common], help="build OUT/index.html and OUT/claims.md")
     rp.add_argument("--readme", action="store_true", help="also rewrite the paper table in nbs/index.ipynb")
@@ -102,9 +103,10 @@ def _select(papers: list, only) -> list:
     if unknown: raise ReportError(f"unknown paper(s) {', '.join(unknown)}; known: {', '.join(by_slug)}")
     return [by_slug[s] for s in only]
 
-def uses_model(info) -> bool:
-    "Whether a paper runs a language model (grade `model-run`): those run one at a time, with every core."
-    return info.grade == "model-run"
+def _last_seconds(out, slug: str) -> float:
+    "Wall time of the paper's last run in `out` (from its results file), or infinity when unknown: unknown ones start first."
+    try: return float(load_results(Path(out)/f"{slug}.results.json")["manifest"]["wall_time_s"])
+    except Exception: return math.inf
 
 def _run_one_with_threads(info, args, threads: int) -> tuple[bool, str]:
     "`_run_one` in a worker process whose notebook kernels get `threads` CPU threads."
@@ -112,30 +114,32 @@ def _run_one_with_threads(info, args, threads: int) -> tuple[bool, str]:
     return _run_one(info, args)
 
 def cmd_reproduce(args) -> int:
-    "Run every paper notebook (going on past failures), then build the report."
+    "Run every paper notebook whose results are not up to date (going on past failures), then build the report."
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from tqdm.auto import tqdm
     papers = _select(paper_notebooks(args.nbs), args.only)
     if not papers: raise ReportError("no paper notebooks to run")
-    jobs = max(1, int(getattr(args, "jobs", 1) or 1))
-    parallel = [p for p in papers if not uses_model(p)] if jobs > 1 else []
-    alone = [p for p in papers if p not in parallel]
-    bad, bar = [], tqdm(total=len(papers), desc="papers", unit="paper")
+    kept = [] if args.rerun else [p for p in papers if up_to_date(p.path, args.out, _parameters(args, p))]
+    if kept: print(f"{len(kept)} paper(s) up to date, their results kept (--rerun runs them again): {', '.join(p.slug for p in kept)}")
+    todo = sorted((p for p in papers if p not in kept), key=lambda p: -_last_seconds(args.out, p.slug))
+    jobs = max(1, min(int(args.jobs or 1), len(todo) or 1))
+    bad, bar = [], tqdm(total=len(todo), desc="papers", unit="paper")
     def done(info, ok, text):
         tqdm.write(text); bar.update(1)
         if not ok: bad.append(info.slug)
-    if parallel:
+    if jobs > 1:
         threads = max(1, (os.cpu_count() or 1) // jobs)
-        with ProcessPoolExecutor(max_workers=min(jobs, len(parallel))) as pool:
-            futures = {pool.submit(_run_one_with_threads, p, args, threads): p for p in parallel}
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_run_one_with_threads, p, args, threads): p for p in todo}
             for f in as_completed(futures): done(futures[f], *f.result())
-    for info in alone:
-        bar.set_postfix_str(info.slug)
-        done(info, *_run_one(info, args))
+    else:
+        for info in todo:
+            bar.set_postfix_str(info.slug)
+            done(info, *_run_one(info, args))
     bar.close()
     page = build_report(args.out, args.nbs)
-    print(f"\n{len(papers) - len(bad)} of {len(papers)} paper(s) ran with every exact claim reproduced"
-          + (f"; not: {', '.join(bad)}" if bad else "") + f"\nreport: {page}")
+    print(f"\n{len(papers) - len(bad)} of {len(papers)} paper(s) with every exact claim reproduced ({len(todo)} ran, {len(kept)} up to date)"
+          + (f"; not: {', '.join(sorted(bad))}" if bad else "") + f"\nreport: {page}")
     return 1 if bad else 0
 
 def cmd_report(args) -> int:

@@ -4,8 +4,8 @@
 
 # %% ../nbs/05_report.ipynb #0cae11d5
 from __future__ import annotations
-import ast, base64, configparser, datetime as _dt, html, io, logging, re, time, warnings
-from dataclasses import dataclass
+import ast, base64, configparser, datetime as _dt, functools, hashlib, html, io, json, logging, os, re, sys, time, warnings
+from dataclasses import asdict, dataclass
 from pathlib import Path
 import nbformat, pandas as pd, yaml
 from .claims import STATUSES, load_results, drifted_exact
@@ -13,8 +13,8 @@ from .claims import STATUSES, load_results, drifted_exact
 # %% auto #0
 __all__ = ['GRADES', 'STATUS_COLOURS', 'PAPERS_START', 'PAPERS_END', 'ReportError', 'NotebookFailed', 'find_nbs_dir', 'PaperInfo',
            'read_front_matter', 'read_paper_info', 'paper_notebooks', 'find_paper', 'declared_parameters', 'RunResult',
-           'status_counts', 'run_paper', 'read_out_dir', 'claims_frame', 'format_value', 'overview_figure',
-           'render_notebook', 'slowest_papers', 'build_report', 'run_status', 'paper_table_markdown',
+           'status_counts', 'run_inputs', 'up_to_date', 'run_paper', 'read_out_dir', 'claims_frame', 'format_value',
+           'overview_figure', 'render_notebook', 'slowest_papers', 'build_report', 'run_status', 'paper_table_markdown',
            'update_readme_table']
 
 # %% ../nbs/05_report.ipynb #ca83e2ff
@@ -213,26 +213,88 @@ def _check_results(info: PaperInfo, path: Path, before: int | None, t0: float) -
     if d["paper"] != info.slug: raise ReportError(f"{path}: says paper {d['paper']!r}, expected {info.slug!r}")
     return d
 
+# %% ../nbs/05_report.ipynb #8dce2907
+def _sha256_bytes(b: bytes) -> str: return hashlib.sha256(b).hexdigest()
+
+def _digest(obj) -> str: return _sha256_bytes(json.dumps(obj, sort_keys=True, default=str).encode())
+
+@functools.cache
+def _installed_packages() -> str:
+    "sha256 of the installed distributions and their versions (read once per process)."
+    import importlib.metadata as md
+    return _sha256_bytes("\n".join(sorted(f"{d.metadata['Name']}=={d.version}" for d in md.distributions())).encode())
+
+def _valuekit_files() -> str:
+    "sha256 of valuekit's own files: its modules and the data pins in `valuekit/sources`."
+    import valuekit
+    root, h = Path(valuekit.__file__).parent, hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.suffix in (".py", ".json") and "__pycache__" not in p.parts and p.is_file():
+            h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+@functools.lru_cache(maxsize=8)
+def _front_matters(folder: Path, stamp: tuple) -> str:
+    "sha256 of the front matter of the paper notebooks in `folder` (`stamp`: their names, sizes and times, so an edit is seen)."
+    fronts = []
+    for p in sorted(folder.glob("*.ipynb")):
+        try: fronts.append(asdict(read_paper_info(p)) | {"path": p.name})
+        except (ReportError, ValueError, OSError): continue  # not a paper notebook
+    return _digest(fronts)
+
+def run_inputs(info: PaperInfo,  # the paper
+               parameters: dict,  # the parameters passed to its notebook (as `run_paper` passes them, out_dir included)
+              ) -> dict:
+    "What a run of the paper's notebook starts from: each entry a sha256 or a setting."
+    folder = info.path.parent
+    stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.ipynb")))
+    return {"notebook": _sha256_bytes(info.path.read_bytes()), "parameters": parameters, "valuekit": _valuekit_files(),
+            "packages": _installed_packages(), "python": sys.version,
+            "settings": {k: os.environ.get(k) for k in ("VALUEKIT_DATA_DIR", "HF_HUB_OFFLINE", "VALUEKIT_OPENAI_BASE_URL")},
+            "front_matter": _front_matters(folder, stamp)}
+
+def _run_record(out: Path, slug: str) -> Path: return out/f"{slug}.run.json"
+
+def up_to_date(slug_or_path,  # a paper slug or the path of a paper notebook
+               out_dir="reports",  # the folder of its last run
+               parameters: dict | None = None,  # the parameters a new run would pass (as for `run_paper`)
+               nbs_dir=None) -> bool:
+    "True when the paper's last run in `out_dir` reproduced every exact claim from the inputs a new run would start from, and its results file is still the one it wrote."
+    try:
+        info, out, _, passed, _ = _plan(slug_or_path, out_dir, parameters, "python3", nbs_dir)
+        rec, results = json.loads(_run_record(out, info.slug).read_text(encoding="utf-8")), out/f"{info.slug}.results.json"
+        return (not _failed_marker(out, info.slug).exists() and rec["inputs_sha256"] == _digest(run_inputs(info, passed))
+                and rec["results_sha256"] == _sha256_bytes(results.read_bytes()))
+    except (OSError, ValueError, KeyError, TypeError): return False  # no record, or one that does not parse: not up to date
+
 # %% ../nbs/05_report.ipynb #8c658b45
-def run_paper(slug_or_path,  # a paper slug (nbs/papers/<slug>.ipynb) or a path to a paper notebook
-              out_dir="reports",  # where `<slug>.ipynb` (executed) and `<slug>.results.json` are written
-              parameters: dict | None = None,  # papermill parameters; those the notebook does not declare are dropped
-              kernel_name: str = "python3",  # Jupyter kernel to run it with
-              progress: bool = True,  # papermill's progress bar over cells
-              nbs_dir=None) -> RunResult:  # notebooks folder to look the slug up in (default: the checkout's)
-    "Execute a paper notebook with papermill and check the results file it writes."
+def _plan(slug_or_path, out_dir, parameters, kernel_name, nbs_dir):
+    "The paper, the output folder, its notebook (metadata set) and the parameters it is passed; the names it does not declare."
     info = find_paper(slug_or_path, nbs_dir)
-    out = Path(out_dir).resolve(); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir).resolve()
     nb = nbformat.read(info.path, as_version=4)
     nb.metadata.setdefault("kernelspec", {"name": kernel_name, "display_name": kernel_name, "language": "python"})
     nb.metadata["valuekit"] = {"source": str(info.path), "title": info.title, "description": info.description}  # for `render_notebook`
     declared, given = declared_parameters(nb), dict(parameters or {})
     if not declared: raise ReportError(f"{info.path}: no cell tagged `parameters` declares the notebook's parameters; tag the "
                                        "cell that sets model, device, limit, seed, data_dir and out_dir (see nbs/course/conventions.ipynb)")
-    if dropped := sorted(set(given) - set(declared) - {"out_dir"}):
-        warnings.warn(f"{info.path.name} declares no parameter {', '.join(dropped)}: not passed (it declares {', '.join(declared)})")
     passed = {k: v for k, v in given.items() if k in declared} | {"out_dir": str(out)}
+    return info, out, nb, passed, sorted(set(given) - set(declared) - {"out_dir"})
+
+def run_paper(slug_or_path,  # a paper slug (nbs/papers/<slug>.ipynb) or a path to a paper notebook
+              out_dir="reports",  # where `<slug>.ipynb` (executed) and `<slug>.results.json` are written
+              parameters: dict | None = None,  # papermill parameters; those the notebook does not declare are dropped
+              kernel_name: str = "python3",  # Jupyter kernel to run it with
+              progress: bool = True,  # papermill's progress bar over cells
+              nbs_dir=None) -> RunResult:  # notebooks folder to look the slug up in (default: the checkout's)
+    "Execute a paper notebook with papermill and check the results file it writes; a run with every exact claim reproduced records its inputs."
+    info, out, nb, passed, dropped = _plan(slug_or_path, out_dir, parameters, kernel_name, nbs_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if dropped: warnings.warn(f"{info.path.name} declares no parameter {', '.join(dropped)}: not passed (it declares {', '.join(declared_parameters(nb))})")
     executed, results, marker = out/f"{info.slug}.ipynb", out/f"{info.slug}.results.json", _failed_marker(out, info.slug)
+    record = _run_record(out, info.slug)
+    record.unlink(missing_ok=True)
+    inputs = run_inputs(info, passed)  # before the run: what it started from
     before, t0 = (results.stat().st_mtime_ns if results.is_file() else None), time.time()
     try:
         _execute(info, nb, executed, passed, kernel_name, progress)
@@ -241,7 +303,11 @@ def run_paper(slug_or_path,  # a paper slug (nbs/papers/<slug>.ipynb) or a path 
         marker.write_text(str(e) + "\n", encoding="utf-8")
         raise
     marker.unlink(missing_ok=True)
-    return RunResult(info, executed, results, passed, round(time.time() - t0, 1), status_counts(d), drifted_exact(d))
+    r = RunResult(info, executed, results, passed, round(time.time() - t0, 1), status_counts(d), drifted_exact(d))
+    if r.ok: record.write_text(json.dumps({"inputs_sha256": _digest(inputs), "results_sha256": _sha256_bytes(results.read_bytes()),
+                                            "seconds": r.seconds, "inputs": inputs}, indent=1), encoding="utf-8")
+    return r
+
 
 # %% ../nbs/05_report.ipynb #7d34b5df
 STATUS_COLOURS = {"reproduced": "#3a9d5d", "differs": "#e8883a", "not-run": "#a0a0a0", "synthetic": "#6f7fc9"}
