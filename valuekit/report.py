@@ -250,7 +250,8 @@ def run_inputs(info: PaperInfo,  # the paper
     stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.ipynb")))
     return {"notebook": _sha256_bytes(info.path.read_bytes()), "parameters": parameters, "valuekit": _valuekit_files(),
             "packages": _installed_packages(), "python": sys.version,
-            "settings": {k: os.environ.get(k) for k in ("VALUEKIT_DATA_DIR", "HF_HUB_OFFLINE", "VALUEKIT_OPENAI_BASE_URL")},
+            "settings": {k: os.environ.get(k) for k in ("VALUEKIT_DATA_DIR", "HF_HUB_OFFLINE")} | {"VALUEKIT_OPENAI_BASE_URL (sha256)":
+                         _sha256_bytes(url.encode()) if (url := os.environ.get("VALUEKIT_OPENAI_BASE_URL")) else None},  # a URL may hold a password
             "front_matter": _front_matters(folder, stamp)}
 
 def _run_record(out: Path, slug: str) -> Path: return out/f"{slug}.run.json"
