@@ -212,24 +212,37 @@ class HFLM(LM):
                  prefix_cache_mb: float = 1024,  # memory for key/value states of recent prompts, reused by prompts that share a prefix; 0 = transformers' generate
                  **from_pretrained_kw):  # passed to AutoModelForCausalLM.from_pretrained
         super().__init__(cache)
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
         src, self._dir = _resolve(model, revision)
-        self._revision = revision
+        self._revision, self._max_length_asked, self._prefix_cache_mb = revision, max_length, prefix_cache_mb
         self.name = {"default": DEFAULT_MODEL, "tiny": TINY_MODEL}.get(model, model)
         self.device = pick_device(device)
-        tdtype = pick_dtype(dtype, self.device)
-        self.dtype, self.batch_size = str(tdtype).replace("torch.", ""), batch_size
+        self._torch_dtype = pick_dtype(dtype, self.device)
+        self.dtype, self.batch_size = str(self._torch_dtype).replace("torch.", ""), batch_size
+        self._own = model in ("default", "tiny")
+        self._load_args = (model, src, dict(revision=revision, trust_remote_code=trust_remote_code), from_pretrained_kw)
+        if self._own:  # built by valuekit, so known to load: read the weights on first use (answers all cached: never)
+            self._chat_template = json.loads((self._dir/"tokenizer_config.json").read_text()).get("chat_template")
+        else: self._load()
+
+    _LAZY = ("tokenizer", "model", "max_length", "_bos", "_prefix", "_pad", "_softcap", "_project_only", "_head_checked", "_eos_ids", "_prefixes")
+    def __getattr__(self, name):  # called only for attributes not set yet: the ones `_load` sets
+        if name in HFLM._LAZY and "_load_args" in self.__dict__:
+            self._load()
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _load(self):
+        "Read the tokenizer and the weights (at once for models from the Hub or a directory; on first use for 'default' and 'tiny')."
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        model, src, hub_kw, from_pretrained_kw = self.__dict__["_load_args"]
         try:
-            self.tokenizer = (_own_tokenizer(self._dir) if model in ("default", "tiny") else
-                              AutoTokenizer.from_pretrained(src, revision=revision, trust_remote_code=trust_remote_code))
-            self.model = AutoModelForCausalLM.from_pretrained(src, revision=revision, dtype=tdtype, trust_remote_code=trust_remote_code,
-                                                              **from_pretrained_kw).to(self.device).eval()
+            self.tokenizer = _own_tokenizer(self._dir) if self._own else AutoTokenizer.from_pretrained(src, **hub_kw)
+            self.model = AutoModelForCausalLM.from_pretrained(src, dtype=self._torch_dtype, **hub_kw, **from_pretrained_kw).to(self.device).eval()
         except (OSError, ValueError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ModelError(f"could not load model {model!r}: {first}\nCheck the id or directory; offline, the model must already "
                              "be in the Hugging Face cache; use load_lm('default') for the built-in model.") from None
-        tok, cfg = self.tokenizer, self.model.config
+        tok, cfg, max_length, prefix_cache_mb = self.tokenizer, self.model.config, self._max_length_asked, self._prefix_cache_mb
         self._bos = tok.bos_token if tok.bos_token_id is not None else None
         self._prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         self._pad = tok.pad_token_id if tok.pad_token_id is not None else (self._prefix or 0)
@@ -241,6 +254,7 @@ class HFLM(LM):
         eos = tok.eos_token_id if eos is None else eos
         self._eos_ids = set([eos] if isinstance(eos, int) else (eos or []))
         self._prefixes = _PrefixStore(prefix_cache_mb*2**20) if prefix_cache_mb > 0 else None
+        del self._load_args  # loaded
 
     @property
     def fingerprint(self) -> str:
@@ -256,7 +270,9 @@ class HFLM(LM):
         return self._fp
 
     @property
-    def has_chat_template(self) -> bool: return bool(getattr(self.tokenizer, "chat_template", None))
+    def has_chat_template(self) -> bool:
+        if "_load_args" in self.__dict__: return bool(self._chat_template)  # not loaded yet: valuekit's own tokenizer config says
+        return bool(getattr(self.tokenizer, "chat_template", None))
 
     def format_chat(self, messages: list[dict]) -> str:
         "The prompt for a conversation: the model's chat template, or the plain-text format (`valuekit.models.plain_chat_format`)."

@@ -266,21 +266,27 @@ class LM:
         return [_sha256(json.dumps([self.fingerprint, str(self.dtype), method, q, p], ensure_ascii=False, separators=(",", ":")))
                 for q, p in zip(each, payloads)]
 
-    def _run(self, method, payloads, items, batches, compute, check, params=None):
-        "Answer `payloads` batch by batch from the cache or `compute`, storing each computed batch at once."
+    def _run(self, method, payloads, prepare, compute, check, params=None):
+        """Answer `payloads` from the cache; only the missing ones go to `prepare(indices) -> (items, batches)` and `compute`,
+        batch by batch, each computed batch stored at once (a payload asked twice is computed once)."""
         keys, out = self._keys(method, payloads, params), [None]*len(payloads)
-        with _progress(len(payloads), method, self.progress) as bar:
-            for batch in batches:
-                hit = self.cache.get_many([keys[i] for i in batch])
-                todo = [i for i in batch if keys[i] is None or keys[i] not in hit]
-                for i in batch:
-                    if keys[i] is not None and keys[i] in hit: out[i] = hit[keys[i]]
-                if todo:
-                    vals = compute([items[i] for i in todo])
-                    check(vals, [payloads[i] for i in todo])
-                    for i, v in zip(todo, vals): out[i] = v
-                    if self.cache.enabled: self.cache.put_many({keys[i]: out[i] for i in todo}, model=self.fingerprint, method=method)
-                bar.update(len(batch))
+        hit = self.cache.get_many([k for k in keys if k is not None]) if self.cache.enabled else {}
+        todo, first = [], {}  # payloads to compute; the first index of each missing key
+        for i, k in enumerate(keys):
+            if k is not None and k in hit: out[i] = hit[k]
+            elif k is None: todo.append(i)
+            elif k not in first: first[k] = i; todo.append(i)
+        if todo:
+            items, batches = prepare(todo)  # items[j] is payload todo[j]; batches are lists of j
+            with _progress(len(todo), method, self.progress) as bar:
+                for batch in batches:
+                    vals = compute([items[j] for j in batch])
+                    check(vals, [payloads[todo[j]] for j in batch])
+                    for j, v in zip(batch, vals): out[todo[j]] = v
+                    if self.cache.enabled: self.cache.put_many({keys[todo[j]]: out[todo[j]] for j in batch}, model=self.fingerprint, method=method)
+                    bar.update(len(batch))
+        for i, k in enumerate(keys):
+            if out[i] is None and k is not None: out[i] = out[first[k]]
         return out
 
     # --- the four questions ---------------------------------------------------------------------
@@ -290,11 +296,12 @@ class LM:
         "Sum of each continuation's token log-probs given its context (split at the boundary as lm-evaluation-harness does)."
         requests = _check_requests(requests)
         if not requests: return []
-        items = self._prepare_ll(requests)
-        mc, mt = self._limits("loglikelihood")
-        batches = plan_batches([it.length for it in items], [it.group for it in items], mc, mt,
-                               [getattr(it, "row", k) for k, it in enumerate(items)])
-        vals = self._run("loglikelihood", [list(r) for r in requests], items, batches,
+        def prepare(todo):
+            items = self._prepare_ll([requests[i] for i in todo])
+            mc, mt = self._limits("loglikelihood")
+            return items, plan_batches([it.length for it in items], [it.group for it in items], mc, mt,
+                                       [getattr(it, "row", k) for k, it in enumerate(items)])
+        vals = self._run("loglikelihood", [list(r) for r in requests], prepare,
                          lambda its: [float(v) for v in self._ll_batch(its)],
                          lambda v, r: _check_finite(v, r, "loglikelihood"))
         return [float(v) for v in vals]
@@ -341,14 +348,15 @@ class LM:
         if any(not s for s in stop): raise ValueError("stop strings must be non-empty")
         seeds = _check_seeds(seed, len(prompts)) if temperature > 0 else [None]*len(prompts)
         each = [dict(max_new_tokens=int(max_new_tokens), temperature=float(temperature), seed=s, stop=stop) for s in seeds]
-        items = self._prepare_gen(prompts)
-        mc, mt = self._limits("generate", each[0])
-        batches = plan_batches([it.length + int(max_new_tokens) for it in items], None, mc, mt)
+        def prepare(todo):
+            items = self._prepare_gen([prompts[i] for i in todo])
+            mc, mt = self._limits("generate", each[0])
+            return list(zip(items, [seeds[i] for i in todo])), plan_batches([it.length + int(max_new_tokens) for it in items], None, mc, mt)
         def check(vals, ps):
             for v, p in zip(vals, ps):
                 if not isinstance(v, str): raise ModelError(f"generate returned {type(v).__name__} for prompt {p!r:.80}")
         params = dict(max_new_tokens=int(max_new_tokens), temperature=float(temperature), stop=stop)
-        return self._run("generate", prompts, list(zip(items, seeds)), batches, lambda pairs: self._gen_seeded(pairs, **params), check, each)
+        return self._run("generate", prompts, prepare, lambda pairs: self._gen_seeded(pairs, **params), check, each)
 
     def _gen_seeded(self, pairs: list[tuple], **params) -> list[str]:
         "Generate for (item, seed) pairs: in one batch when the backend takes a seed per row, else one batch per distinct seed."
@@ -379,14 +387,15 @@ class LM:
         texts = _check_prompts(texts, "texts")
         if pool not in ("last", "mean"): raise ValueError(f'pool must be "last" or "mean", not {pool!r}')
         if not isinstance(layer, int): raise TypeError(f"layer must be an int (0 = embeddings, -1 = last), not {layer!r}")
-        items = self._prepare_embed(texts)
         if not texts: return np.zeros((0, 0), np.float32)
-        mc, mt = self._limits("embed")
-        batches = plan_batches([it.length for it in items], None, mc, mt)
+        def prepare(todo):
+            items = self._prepare_embed([texts[i] for i in todo])
+            mc, mt = self._limits("embed")
+            return items, plan_batches([it.length for it in items], None, mc, mt)
         def check(vals, ps):
             for v, p in zip(vals, ps):
                 if not np.isfinite(v).all(): raise ModelError(f"embed gave a non-finite hidden state for {p!r:.80} (in reduced precision try dtype='float32')")
-        vals = self._run("embed", texts, items, batches, lambda its: [list(map(float, v)) for v in self._embed_batch(its, layer, pool)],
+        vals = self._run("embed", texts, prepare, lambda its: [list(map(float, v)) for v in self._embed_batch(its, layer, pool)],
                          check, {"layer": layer, "pool": pool})
         return np.array(vals, dtype=np.float32)
 

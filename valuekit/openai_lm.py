@@ -171,7 +171,7 @@ class OpenAILM(LM):
         params = dict(max_new_tokens=int(max_new_tokens), temperature=float(temperature), seed=int(seed) if temperature > 0 else None, stop=stop)
         kw = dict(max_tokens=params["max_new_tokens"], temperature=params["temperature"], stop=stop[:4] or None)
         if temperature > 0: kw.update(seed=seed, top_p=1.0)
-        return self._run("chat", [messages], [messages], [[0]], lambda ms: [_cut(self._chat(m, **kw), stop).strip() for m in ms],
+        return self._run("chat", [messages], lambda todo: ([messages], [[0]]), lambda ms: [_cut(self._chat(m, **kw), stop).strip() for m in ms],
                          lambda v, r: None, params)[0]
 
     def embed(self, texts, layer=-1, pool="last"):

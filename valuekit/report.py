@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast, base64, configparser, datetime as _dt, functools, hashlib, html, io, json, logging, os, re, sys, time, warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-import nbformat, pandas as pd, yaml
+import pandas as pd, yaml  # nbformat (~1 s to import) only inside the functions that read or write notebooks
 from .claims import STATUSES, load_results, drifted_exact
 
 # %% auto #0
@@ -64,6 +64,7 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 def read_front_matter(path) -> dict:
     "The YAML front matter of a notebook's first cell (a raw cell between `---` lines)."
     path = Path(path)
+    import nbformat
     try: nb = nbformat.read(path, as_version=4)
     except FileNotFoundError: raise ReportError(f"{path}: no such notebook") from None
     except Exception as e: raise ReportError(f"{path}: not a readable notebook ({type(e).__name__}: {e})") from e
@@ -100,6 +101,7 @@ def _write_demo_paper(folder, slug="demo", body="results.record('n', 3)", front=
                                              f'  slug: {slug}\n  grade: {grade}\n  ci_parameters: {{limit: 2}}\n---')
     params = ('model: str = "default"  # model\nlimit: int | None = None  # items; None = all\nseed: int = 0  # seed\n'
               'out_dir: str = "reports"  # where the results file goes')
+    import nbformat
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_raw_cell(front), nbformat.v4.new_markdown_cell("# A demo paper"),
                 nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
@@ -174,6 +176,7 @@ def _failure_message(info: PaperInfo, executed: Path, e: Exception) -> str:
     "One readable message for a notebook that did not run to the end."
     src = getattr(e, "source", None)
     if src is None: return f"{info.path} did not run to the end: {type(e).__name__}: {e}\n  executed notebook: {executed}"
+    import nbformat
     cells = nbformat.read(info.path, as_version=4).cells
     idx = next((i for i, c in enumerate(cells) if c.cell_type == "code" and c.source == src), None)
     where = f"cell {idx}" if idx is not None else f"cell {e.cell_index} of the executed notebook"
@@ -273,6 +276,7 @@ def _plan(slug_or_path, out_dir, parameters, kernel_name, nbs_dir):
     "The paper, the output folder, its notebook (metadata set) and the parameters it is passed; the names it does not declare."
     info = find_paper(slug_or_path, nbs_dir)
     out = Path(out_dir).resolve()
+    import nbformat
     nb = nbformat.read(info.path, as_version=4)
     nb.metadata.setdefault("kernelspec", {"name": kernel_name, "display_name": kernel_name, "language": "python"})
     nb.metadata["valuekit"] = {"source": str(info.path), "title": info.title, "description": info.description}  # for `render_notebook`
@@ -375,6 +379,7 @@ def render_notebook(ipynb) -> Path:
     from nbconvert import HTMLExporter
     ipynb = Path(ipynb); page = ipynb.with_suffix(".html")
     if page.is_file() and page.stat().st_mtime_ns >= ipynb.stat().st_mtime_ns: return page
+    import nbformat
     nb = nbformat.read(ipynb, as_version=4)
     meta = nb.metadata.get("valuekit", {})  # written by `run_paper`: the source notebook, its title and description
     title, src = meta.get("title") or ipynb.stem, Path(meta.get("source") or ipynb).parent
@@ -531,6 +536,7 @@ def update_readme_table(index_nb,  # the notebook the README is generated from, 
                         table_md: str) -> bool:  # the new table, e.g. from `paper_table_markdown`
     "Replace what lies between the paper-table markers in `index_nb`'s markdown; True when the file changed."
     path = Path(index_nb)
+    import nbformat
     try: nb = nbformat.read(path, as_version=4)
     except FileNotFoundError: raise ReportError(f"{path}: no such notebook") from None
     cells = [c for c in nb.cells if c.cell_type == "markdown" and PAPERS_START in c.source]

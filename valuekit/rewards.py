@@ -313,14 +313,15 @@ class HFRewardModel(RewardModel, LM):
         "The reward model's logit per (prompt, response)."
         prompts, responses = self._clip(prompts, responses)
         if not prompts: return np.zeros(0)
-        seqs = self._encode([self.format(p, r) for p, r in zip(prompts, responses)])
-        empty = [i for i, s in enumerate(seqs) if not s]
-        if empty: raise RewardError(f"responses {empty[:10]} tokenize to nothing")
-        batches = plan_batches([len(s) for s in seqs], None, self.batch_size)
+        def prepare(todo):
+            seqs = self._encode([self.format(prompts[i], responses[i]) for i in todo])
+            empty = [todo[j] for j, s in enumerate(seqs) if not s]
+            if empty: raise RewardError(f"responses {empty[:10]} tokenize to nothing")
+            return seqs, plan_batches([len(s) for s in seqs], None, self.batch_size)
         def check(vals, payloads):
             for v, p in zip(vals, payloads):
                 if not math.isfinite(v): raise RewardError(f"{self.name} gave {v} for {p!r:.120}; try dtype='float32'")
-        return np.array(self._run("reward", [[p, r] for p, r in zip(prompts, responses)], seqs, batches, self._forward, check,
+        return np.array(self._run("reward", [[p, r] for p, r in zip(prompts, responses)], prepare, self._forward, check,
                                   {"max_length": self.max_length}), dtype=float)
 
     def __repr__(self): return f"HFRewardModel({self.name!r}, device={self.device!r}, dtype={self.dtype!r})"
