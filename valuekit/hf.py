@@ -344,7 +344,8 @@ def _score(self, inputs: list[tuple], spans: list[tuple[int, int, tuple]]):
     rows, pos, tgt = torch.tensor(rows), torch.tensor(pos), torch.tensor(tgt)
     ids = ids.to(self.device)
     with torch.inference_mode():
-        if self._project_only: sel = self.model.base_model(input_ids=ids, use_cache=False).last_hidden_state[rows.to(self.device), pos.to(self.device)]
+        if self._project_only and _long_rows(self, inputs): sel = _states_from_store(self, inputs, rows, pos)
+        elif self._project_only: sel = self.model.base_model(input_ids=ids, use_cache=False).last_hidden_state[rows.to(self.device), pos.to(self.device)]
         else: sel = self.model(input_ids=ids, use_cache=False).logits[rows.to(self.device), pos.to(self.device)]
         lp, tgt = [], tgt.to(self.device)
         for s in range(0, len(sel), 128):
@@ -484,24 +485,34 @@ def _roomy_layer():
             self._k, self._v = self._k[indices], self._v[indices]; self._view()
     return RoomyLayer
 
-def _read_prompt(self, ids: tuple):
-    "The prompt's per-layer key/value states [1, heads, len, dim] and its next-token logits, starting from the longest stored prefix."
+@functools.cache
+def _cache_kw(forward) -> str:
+    "The keyword `forward` takes key/value states by: `cache` (transformers >= 5.2x), else `past_key_values`."
+    import inspect
+    return "cache" if "cache" in inspect.signature(forward).parameters else "past_key_values"
+
+def _read_prompt(self, ids: tuple, first: int | None = None):
+    """The prompt's per-layer key/value states [1, heads, len, dim], starting from the longest stored prefix, and its
+    next-token logits — or, given `first`, the final hidden states at positions `first`, `first`+1, ... (for scoring)."""
     import torch
     from transformers import DynamicCache
     from transformers.cache_utils import Cache
     store = self._prefixes
     key, n = store.longest(ids) if store is not None else (None, 0)
-    n = min(n, len(ids) - 1)  # at least one token is read, for the logits
+    n = min(n, len(ids) - 1 if first is None else first)  # at least one token is read, for the logits; the positions scored are read
     if key is not None and n > 0:  # every layer keeps all its positions, so a stored prompt can be cut anywhere
         cache = Cache(layers=[_roomy_layer()(k[:, :, :n], v[:, :, :n], len(ids) - n) for k, v in store.get(key)])
         store.hits, store.reused = store.hits + 1, store.reused + n
     else: cache = DynamicCache()  # no config: every layer keeps all its positions (sliding-window layers too)
-    x = torch.tensor([ids[n:]], device=self.device)
-    out = self.model(input_ids=x, position_ids=torch.arange(n, len(ids), device=self.device)[None], past_key_values=cache,
-                     use_cache=True, logits_to_keep=1)
+    x, pos = torch.tensor([ids[n:]], device=self.device), torch.arange(n, len(ids), device=self.device)[None]
+    if first is None:
+        out = self.model(input_ids=x, position_ids=pos, use_cache=True, logits_to_keep=1, **{_cache_kw(type(self.model).forward): cache}).logits[0, -1].float()
+    else:
+        body = self.model.base_model
+        out = body(input_ids=x, position_ids=pos, use_cache=True, **{_cache_kw(type(body).forward): cache}).last_hidden_state[0, first - n:]
     kv = [(l.keys, l.values) for l in cache.layers]
     if store is not None: store.put(ids, kv)
-    return kv, out.logits[0, -1].float()
+    return kv, out
 
 def _gen_batch(self, items: list[_Prompt], max_new_tokens: int, temperature: float, seed, stop: list[str]) -> list[str]:
     "Continue each prompt from its stored prefix: one decoding batch, row i sampled with its own generator seeded with `seed[i]`."
@@ -545,9 +556,26 @@ def _gen_batch(self, items: list[_Prompt], max_new_tokens: int, temperature: flo
                 cache.batch_select_indices(sel); mask, pos, nxt = mask[sel], pos[sel], nxt[sel]
                 rows = [rows[j] for j in going]
             mask = torch.cat([mask, mask.new_ones((len(rows), 1))], 1)
-            out = self.model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos[:, None], past_key_values=cache, use_cache=True)
+            out = self.model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos[:, None], use_cache=True,
+                             **{_cache_kw(type(self.model).forward): cache})
             pos, logits = pos + 1, out.logits[:, -1].float()
     return [_cut(self.tokenizer.decode(t, skip_special_tokens=True), stop) for t in tokens]
+
+def _long_rows(self, inputs) -> bool:
+    "Score these inputs one by one from the prefix store? Yes when the store is on and each fills a quarter of a batch or more."
+    return self._prefixes is not None and min(map(len, inputs)) >= self._limits("loglikelihood")[1]/4
+
+def _states_from_store(self, inputs: list[tuple], rows, pos):
+    "Final hidden states at the (row, position) pairs, each input read from its longest stored prefix and stored in turn."
+    import torch
+    sel = None
+    for r in sorted(range(len(inputs)), key=lambda r: inputs[r]):  # inputs sharing a prefix one after another
+        mine = (rows == r).nonzero()[:, 0]
+        first = int(pos[mine].min())
+        _, h = _read_prompt(self, inputs[r], first)
+        if sel is None: sel = h.new_empty((len(rows), h.shape[-1]))
+        sel[mine.to(h.device)] = h[(pos[mine] - first).to(h.device)]
+    return sel
 
 HFLM._gen_batch = _gen_batch
 HFLM.seeds_per_row = property(lambda self: self._prefixes is not None, doc="The prefix path samples each row with its own seed")
