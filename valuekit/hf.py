@@ -220,32 +220,41 @@ class HFLM(LM):
         self.dtype, self.batch_size = str(self._torch_dtype).replace("torch.", ""), batch_size
         self._own = model in ("default", "tiny")
         self._load_args = (model, src, dict(revision=revision, trust_remote_code=trust_remote_code), from_pretrained_kw)
-        if self._own:  # built by valuekit, so known to load: read the weights on first use (answers all cached: never)
+        if self._own:  # built by valuekit, so known to load: read the tokenizer and weights on first use (answers all cached: never)
             self._chat_template = json.loads((self._dir/"tokenizer_config.json").read_text()).get("chat_template")
         else: self._load()
 
-    _LAZY = ("tokenizer", "model", "max_length", "_bos", "_prefix", "_pad", "_softcap", "_project_only", "_head_checked", "_eos_ids", "_prefixes")
-    def __getattr__(self, name):  # called only for attributes not set yet: the ones `_load` sets
-        if name in HFLM._LAZY and "_load_args" in self.__dict__:
-            self._load()
+    _TOKENIZER = ("tokenizer", "_bos", "_prefix", "_pad")  # set by `_load_tokenizer`
+    _WEIGHTS = ("model", "max_length", "_softcap", "_project_only", "_head_checked", "_eos_ids", "_prefixes")  # set by `_load`
+    def __getattr__(self, name):  # called only for attributes not set yet
+        if "_load_args" in self.__dict__ and name in HFLM._TOKENIZER + HFLM._WEIGHTS:
+            self._load_tokenizer() if name in HFLM._TOKENIZER else self._load()
             return getattr(self, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def _load(self):
-        "Read the tokenizer and the weights (at once for models from the Hub or a directory; on first use for 'default' and 'tiny')."
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        model, src, hub_kw, from_pretrained_kw = self.__dict__["_load_args"]
-        try:
-            self.tokenizer = _own_tokenizer(self._dir) if self._own else AutoTokenizer.from_pretrained(src, **hub_kw)
-            self.model = AutoModelForCausalLM.from_pretrained(src, dtype=self._torch_dtype, **hub_kw, **from_pretrained_kw).to(self.device).eval()
-        except (OSError, ValueError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ModelError(f"could not load model {model!r}: {first}\nCheck the id or directory; offline, the model must already "
-                             "be in the Hugging Face cache; use load_lm('default') for the built-in model.") from None
-        tok, cfg, max_length, prefix_cache_mb = self.tokenizer, self.model.config, self._max_length_asked, self._prefix_cache_mb
+    def _load_failed(self, e):
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return ModelError(f"could not load model {self._load_args[0]!r}: {first}\nCheck the id or directory; offline, the model must already "
+                          "be in the Hugging Face cache; use load_lm('default') for the built-in model.")
+
+    def _load_tokenizer(self):
+        "Read the tokenizer (counting tokens needs it, not the weights)."
+        from transformers import AutoTokenizer
+        _, src, hub_kw, _ = self._load_args
+        try: self.tokenizer = tok = _own_tokenizer(self._dir) if self._own else AutoTokenizer.from_pretrained(src, **hub_kw)
+        except (OSError, ValueError) as e: raise self._load_failed(e) from None
         self._bos = tok.bos_token if tok.bos_token_id is not None else None
         self._prefix = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         self._pad = tok.pad_token_id if tok.pad_token_id is not None else (self._prefix or 0)
+
+    def _load(self):
+        "Read the weights, and the tokenizer if not read yet (at once for a model from the Hub or a directory; on first use for 'default' and 'tiny')."
+        from transformers import AutoModelForCausalLM
+        _, src, hub_kw, from_pretrained_kw = self._load_args
+        tok = self.tokenizer
+        try: self.model = AutoModelForCausalLM.from_pretrained(src, dtype=self._torch_dtype, **hub_kw, **from_pretrained_kw).to(self.device).eval()
+        except (OSError, ValueError) as e: raise self._load_failed(e) from None
+        cfg, max_length, prefix_cache_mb = self.model.config, self._max_length_asked, self._prefix_cache_mb
         limit = getattr(cfg, "max_position_embeddings", None) or 2048
         self.max_length = int(max_length or min(limit, 4096))
         self._softcap = getattr(cfg, "final_logit_softcapping", None)

