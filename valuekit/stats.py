@@ -11,8 +11,8 @@ from .metrics import MetricError, bootstrap_ci
 
 # %% auto #0
 __all__ = ['LETTERS', 'score_matrix', 'bootstrap_scores', 'paired_difference', 'sign_test_p', 'pairwise_sign_tests',
-           'min_significant_difference', 'seed_stats', 'monotonicity', 'pythia_evals', 'item_analysis', 'fit_irt',
-           'irt_prob', 'option_masses', 'dcs', 'dcs_upstream_lookup', 'group_rates', 'chouldechova_fpr',
+           'min_significant_difference', 'seed_stats', 'mean_interval', 'monotonicity', 'pythia_evals', 'item_analysis',
+           'fit_irt', 'irt_prob', 'option_masses', 'dcs', 'dcs_upstream_lookup', 'group_rates', 'chouldechova_fpr',
            'ranking_stability', 'option_probs', 'mc_block', 'cloze_block']
 
 # %% ../nbs/11_stats.ipynb #c134f571
@@ -110,9 +110,16 @@ def seed_stats(scores,  # one benchmark score per seed (or a seeds × benchmarks
     x = np.asarray(scores, dtype=float)
     if x.ndim != 1 or len(x) < 2: raise MetricError(f"seed_stats needs one score per seed and at least 2 seeds, got shape {x.shape}")
     mean, sd = x.mean(), x.std(ddof=1)
-    half = stats.t.ppf(0.975, len(x) - 1) * sd / math.sqrt(len(x))
-    return pd.Series({"mean": mean, "std": sd, "ci_low": mean - half, "ci_high": mean + half,
+    low, high = mean_interval(x)
+    return pd.Series({"mean": mean, "std": sd, "ci_low": low, "ci_high": high,
                       "snr": (mean - chance) / sd if sd > 0 else np.inf, "n_seeds": len(x)})
+
+def mean_interval(values) -> tuple[float, float]:
+    "95% t-interval of the mean of `values` (the one `seed_stats` reports); (nan, nan) for fewer than two. Pass as seaborn's `errorbar=`."
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2: return (np.nan, np.nan)
+    half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+    return (x.mean() - half, x.mean() + half)
 
 # %% ../nbs/11_stats.ipynb #a345f8d5
 def monotonicity(steps,  # training step of each checkpoint
