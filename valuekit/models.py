@@ -267,8 +267,8 @@ class LM:
                 for q, p in zip(each, payloads)]
 
     def _run(self, method, payloads, prepare, compute, check, params=None):
-        """Answer `payloads` from the cache; only the missing ones go to `prepare(indices) -> (items, batches)` and `compute`,
-        batch by batch, each computed batch stored at once (a payload asked twice is computed once)."""
+        """Answer `payloads` from the cache; if any is missing, `prepare(missing indices) -> (their items, batches of positions
+        in that list)` and `compute` them batch by batch, each batch stored at once (a payload asked twice is computed once)."""
         keys, out = self._keys(method, payloads, params), [None]*len(payloads)
         hit = self.cache.get_many([k for k in keys if k is not None]) if self.cache.enabled else {}
         todo, first = [], {}  # payloads to compute; the first index of each missing key
@@ -296,8 +296,9 @@ class LM:
         "Sum of each continuation's token log-probs given its context (split at the boundary as lm-evaluation-harness does)."
         requests = _check_requests(requests)
         if not requests: return []
-        def prepare(todo):
-            items = self._prepare_ll([requests[i] for i in todo])
+        def prepare(todo):  # every request is tokenized (and checked, its error naming its index); only `todo` is computed
+            items = self._prepare_ll(requests)
+            items = [items[i] for i in todo]
             mc, mt = self._limits("loglikelihood")
             return items, plan_batches([it.length for it in items], [it.group for it in items], mc, mt,
                                        [getattr(it, "row", k) for k, it in enumerate(items)])
