@@ -15,10 +15,11 @@ from scipy.special import expit
 from .stats import seed_stats
 
 # %% auto #0
-__all__ = ['REWARD_MODES', 'seed_summary', 'td_targets', 'mse_value_loss', 'HLGauss', 'model_mse_loss', 'vagram_loss',
-           'value_gradient', 'bradley_terry_loss', 'dpo_loss', 'simpo_loss', 'mm_dpo_beta', 'trl_dpo_loss',
-           'kl_penalised_rewards', 'ppo_clip_loss', 'step_rewards', 'Bandit', 'make_bandit', 'logps', 'expected_reward',
-           'preference_pairs', 'train_dpo', 'train_sft', 'RewardModel', 'train_reward_model', 'train_ppo']
+__all__ = ['REWARD_MODES', 'seed_summary', 'td_targets', 'mse_value_loss', 'HLGauss', 'StackedMLP', 'model_mse_loss',
+           'vagram_loss', 'value_gradient', 'bradley_terry_loss', 'dpo_loss', 'simpo_loss', 'mm_dpo_beta',
+           'trl_dpo_loss', 'kl_penalised_rewards', 'ppo_clip_loss', 'step_rewards', 'Bandit', 'make_bandit', 'logps',
+           'expected_reward', 'preference_pairs', 'train_dpo', 'train_sft', 'RewardModel', 'train_reward_model',
+           'train_ppo']
 
 # %% ../nbs/12_rl.ipynb #b6683891
 def seed_summary(df: pd.DataFrame,  # one row per (condition, seed)
@@ -70,6 +71,29 @@ class HLGauss:
     def value(self, logits) -> torch.Tensor:
         "The predicted value: the mean of the softmax histogram over the bin centres."
         return torch.softmax(logits, -1) @ self.centres
+
+# %% ../nbs/12_rl.ipynb #b1e18971
+class StackedMLP(torch.nn.Module):
+    "`copies` copies of a `Sequential` of `Linear` layers and elementwise activations, trained side by side: (copies, n, in) or (n, in) -> (copies, n, out)."
+    def __init__(self,
+                 net: torch.nn.Sequential,  # the network every copy starts from
+                 copies: int):  # how many copies (runs) to train at once
+        super().__init__()
+        linear = [m for m in net if isinstance(m, torch.nn.Linear)]
+        if not linear or any(m.bias is None for m in linear) or any(list(m.parameters()) for m in net if not isinstance(m, torch.nn.Linear)):
+            raise ValueError("StackedMLP: the network must be Linear layers with biases and, between them, activations without parameters (ReLU, Tanh, SiLU)")
+        self.copies, self.layers = int(copies), [m if not isinstance(m, torch.nn.Linear) else None for m in net]
+        rep = lambda t: torch.nn.Parameter(t.detach().repeat(self.copies, 1, 1).contiguous())
+        self.weight = torch.nn.ParameterList([rep(m.weight.T) for m in linear])  # (copies, in, out)
+        self.bias = torch.nn.ParameterList([rep(m.bias[None]) for m in linear])  # (copies, 1, out)
+
+    def forward(self, x):
+        if x.dim() == 2: x = x.expand(self.copies, -1, -1)  # the same inputs for every copy
+        k = 0
+        for m in self.layers:
+            if m is None: x = torch.baddbmm(self.bias[k], x, self.weight[k]); k += 1
+            else: x = m(x)
+        return x
 
 # %% ../nbs/12_rl.ipynb #ac8519c0
 def model_mse_loss(pred_next, next_state) -> torch.Tensor:
