@@ -37,7 +37,7 @@ def execute(executed_dir):
     def run(info):
         if info.slug not in done:
             params = {**info.ci_parameters, "model": "default", "device": "auto"}
-            try: done[info.slug] = (run_paper(info.path, executed_dir, parameters=params), None)
+            try: done[info.slug] = (run_paper(info.path, executed_dir, parameters=params, fork_kernels=True), None)
             except Exception as e: done[info.slug] = (None, e)
         return done[info.slug]
     return run

@@ -8,6 +8,7 @@ import ast, base64, configparser, datetime as _dt, functools, hashlib, html, io,
 from dataclasses import asdict, dataclass
 from pathlib import Path
 import pandas as pd, yaml  # nbformat (~1 s to import) only inside the functions that read or write notebooks
+from .kernels import forked_kernel_manager, shared_fork_server
 from .claims import STATUSES, load_results, drifted_exact
 
 # %% auto #0
@@ -212,16 +213,19 @@ def _engine() -> str:
     papermill_engines.register("valuekit", Engine)
     return "valuekit"
 
-def _execute(info: PaperInfo, nb, executed: Path, parameters: dict, kernel_name: str, progress: bool):
-    "Run `nb` with papermill from the notebook's folder; raise `NotebookFailed` when it stops early."
+def _execute(info: PaperInfo, nb, executed: Path, parameters: dict, kernel_name: str, progress: bool, fork_kernels: bool = False):
+    "Run `nb` with papermill from the notebook's folder (its kernel forked from this process's fork server if asked); raise `NotebookFailed` when it stops early."
     import papermill as pm
+    server = shared_fork_server() if fork_kernels else None
+    forked = {"kernel_manager_class": forked_kernel_manager(server)} if server else {}
     quiet, loggers = _KnownParameters(), [logging.getLogger(n) for n in ("papermill", "papermill.translators")]
     for lg in loggers: lg.addFilter(quiet)
     try:
         pm.execute_notebook(nb, str(executed), parameters=parameters, kernel_name=kernel_name, engine_name=_engine(),
                             cwd=str(info.path.parent), progress_bar=progress, log_output=False,
                             store_widget_state=False,  # pages then show the explorers' static view, offline too
-                            shutdown_kernel="immediate")  # every cell has run and its outputs are in: a graceful exit only costs ~2 s
+                            shutdown_kernel="immediate",  # every cell has run and its outputs are in: a graceful exit only costs ~2 s
+                            **forked)
     except Exception as e:  # a raising cell, a dead kernel, a cell timeout: all end the run
         raise NotebookFailed(_failure_message(info, executed, e)) from None
     finally:
@@ -315,6 +319,7 @@ def run_paper(slug_or_path,  # a paper slug (nbs/papers/<slug>.ipynb) or a path 
               parameters: dict | None = None,  # papermill parameters; those the notebook does not declare are dropped
               kernel_name: str = "python3",  # Jupyter kernel to run it with
               progress: bool = True,  # papermill's progress bar over cells
+              fork_kernels: bool = False,  # fork the kernel from this process's `valuekit.kernels` server: for runs of many notebooks
               nbs_dir=None) -> RunResult:  # notebooks folder to look the slug up in (default: the checkout's)
     "Execute a paper notebook with papermill and check the results file it writes; a run with every exact claim reproduced records its inputs."
     info, out, nb, passed, dropped = _plan(slug_or_path, out_dir, parameters, kernel_name, nbs_dir)
@@ -326,7 +331,7 @@ def run_paper(slug_or_path,  # a paper slug (nbs/papers/<slug>.ipynb) or a path 
     inputs = run_inputs(info, passed)  # before the run: what it started from
     before, t0 = (results.stat().st_mtime_ns if results.is_file() else None), time.time()
     try:
-        _execute(info, nb, executed, passed, kernel_name, progress)
+        _execute(info, nb, executed, passed, kernel_name, progress, fork_kernels)
         d = _check_results(info, results, before, t0)
     except ReportError as e:
         marker.write_text(str(e) + "\n", encoding="utf-8")
