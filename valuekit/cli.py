@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cli.ipynb #e9381b23
 from __future__ import annotations
-import argparse, math, os, signal, sys, warnings
+import argparse, math, os, signal, sys, time, warnings
 from pathlib import Path
 from .claims import load_results
 from .report import (ReportError, STATUSES, build_report, find_nbs_dir, find_paper, paper_notebooks,
@@ -174,15 +174,17 @@ def cmd_serve(args) -> int:
     log = _cache_root()/"serve.log"
     try: server = llama_cpp_server(default_gguf_path(), log, n_ctx=args.n_ctx, port=port, n_threads=args.threads)
     except ModelError as e: raise ReportError(str(e)) from None
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))  # `kill` stops it as Ctrl-C does
+    asked = []  # Ctrl-C and `kill` set a flag: an exception raised inside Popen's wait can leave its lock held, and stop() waiting forever
+    for sig in (signal.SIGINT, signal.SIGTERM): signal.signal(sig, lambda signum, _: asked.append(signum))
     record_served(server.base_url, "default")
     print(f"valuekit serve: the default model at {server.base_url} (llama.cpp, {args.threads or os.cpu_count()} threads; log {log})\n"
           f"  in another terminal: valuekit run SLUG --model openai:default    (Ctrl-C here stops the server)", flush=True)
     try:
-        while (gone := server.exit_reason(wait=1.0)) is None: pass
-        print(f"valuekit serve: {gone}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+        while not asked:
+            if (gone := server.exit_reason()) is not None:
+                print(f"valuekit serve: {gone}", file=sys.stderr)
+                return 1
+            time.sleep(0.2)
         print("valuekit serve: stopping the server", flush=True)
         return 0
     finally:
