@@ -65,11 +65,11 @@ def _parameters(args, info) -> dict:
 
 def _counts(summary: dict) -> str: return ", ".join(f"{summary[s]} {s}" for s in STATUSES)
 
-def _run_one(info, args, progress: bool = False, render: bool = False, fork: bool = False) -> tuple[bool, str]:
-    "Run one paper (with `render`, its HTML page too; with `fork`, in a kernel forked from this process's server); return (ok, one-paragraph summary). Notebook failures and drifted exact claims are not ok."
+def _run_one(info, args, progress: bool = False, render: bool = False, fork_kernels: bool = False) -> tuple[bool, str]:
+    "Run one paper (with `render`, its HTML page too; with `fork_kernels`, in a kernel forked from this process's server); return (ok, one-paragraph summary). Notebook failures and drifted exact claims are not ok."
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try: r = run_paper(info.path, args.out, _parameters(args, info), progress=progress, fork_kernels=fork)
+        try: r = run_paper(info.path, args.out, _parameters(args, info), progress=progress, fork_kernels=fork_kernels)
         except ReportError as e: return False, f"{info.slug}: FAILED\n{e}"
     if render:  # here, while the other papers run, rather than one by one in `build_report` (which reports a page that fails)
         try: render_notebook(r.notebook_path)
@@ -114,7 +114,7 @@ def _last_seconds(out, slug: str) -> float:
 def _run_one_with_threads(info, args, threads: int) -> tuple[bool, str]:
     "`_run_one` in a worker process whose notebook kernels get `threads` CPU threads."
     for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"): os.environ[k] = str(threads)
-    return _run_one(info, args, render=True, fork=True)
+    return _run_one(info, args, render=True, fork_kernels=True)
 
 def cmd_reproduce(args) -> int:
     "Run every paper notebook whose results are not up to date (going on past failures), then build the report."
@@ -138,7 +138,7 @@ def cmd_reproduce(args) -> int:
     else:
         for info in todo:
             bar.set_postfix_str(info.slug)
-            done(info, *_run_one(info, args, render=True, fork=True))
+            done(info, *_run_one(info, args, render=True, fork_kernels=True))
     bar.close()
     page = build_report(args.out, args.nbs)
     print(f"\n{len(papers) - len(bad)} of {len(papers)} paper(s) with every exact claim reproduced ({len(todo)} ran, {len(kept)} up to date)"

@@ -116,6 +116,7 @@ def _reap(kids: dict, sel):
         conn.close()
 
 def _kill_group(pid: int):
+    "Kill the process group of kernel `pid` (its own, from setsid); nothing if it has gone."
     try: os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError): pass
 
